@@ -1,0 +1,3 @@
+from .runner import build_runner, load_config
+
+__all__ = ['build_runner', 'load_config']

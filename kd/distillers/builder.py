@@ -1,0 +1,112 @@
+"""Building the student and the teacher from configs or config files."""
+from __future__ import annotations
+
+import copy
+import os.path as osp
+from typing import Any, Optional, Tuple
+
+import torch.nn as nn
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import DefaultScope
+
+from kd.registry import MODELS
+from kd.utils.checkpoint import load_checkpoint_file
+from kd.utils.config import resolve_config_path
+
+
+def _current_scope() -> Optional[str]:
+    current = DefaultScope.get_current_instance()
+    return current.scope_name if current is not None else None
+
+
+def model_cfg_and_scope(spec: Any, base_dir: Optional[str] = None,
+                        what: str = 'model') -> Tuple[dict, Optional[str], Optional[Config]]:
+    """Return ``(model_cfg, default_scope, full_config)`` for a model spec.
+
+    ``spec`` is either a model config dict (``_base_.model``) or
+    ``dict(config=PATH, ...)`` naming a config file whose ``model`` is used
+    (other keys of ``spec`` are ignored here).
+    """
+    if isinstance(spec, (dict, ConfigDict)) and 'config' in spec:
+        path = resolve_config_path(str(spec['config']), base_dir)
+        full = Config.fromfile(path)
+        if 'model' not in full:
+            raise KeyError(f'{what} config "{spec["config"]}" ({path}) has no `model` entry')
+        cfg = full.model.to_dict() if isinstance(full.model, ConfigDict) else dict(full.model)
+        return cfg, full.get('default_scope', None), full
+    if isinstance(spec, (dict, ConfigDict)) and 'type' in spec:
+        cfg = spec.to_dict() if isinstance(spec, ConfigDict) else copy.deepcopy(dict(spec))
+        return cfg, None, None
+    raise TypeError(
+        f'{what} must be a model config dict (with "type") or dict(config=PATH, ...); '
+        f'got {type(spec).__name__}: {spec!r:.200}')
+
+
+def build_model(cfg: dict, scope: Optional[str]) -> nn.Module:
+    """Build a model config under ``scope`` (its own config's default scope)."""
+    scope = scope or _current_scope()
+    cfg = copy.deepcopy(cfg)
+    if scope and '_scope_' not in cfg and not (isinstance(cfg.get('type'), str)
+                                               and '.' in cfg['type']):
+        cfg['_scope_'] = scope
+    if scope:
+        try:  # register that scope's modules
+            __import__(f'{scope}.registry')
+            if scope == 'mmdet':
+                import mmdet.models  # noqa: F401
+        except ImportError:
+            pass
+    return MODELS.build(cfg)
+
+
+def load_teacher_weights(teacher: nn.Module, checkpoint: str, base_dir: Optional[str] = None,
+                         strict: bool = True) -> dict:
+    """Load ``checkpoint`` into ``teacher``, strictly.
+
+    A distillation checkpoint (keys ``student.*``) or an exported student is
+    accepted as well as a plain model checkpoint.
+
+    Raises:
+        FileNotFoundError / RuntimeError: unreadable file.
+        KeyError: missing or unexpected keys, or shape mismatches (listed).
+    """
+    path = checkpoint
+    if not osp.isabs(path) and base_dir and osp.isfile(osp.join(base_dir, path)):
+        path = osp.join(base_dir, path)
+    if path.startswith(('http://', 'https://')):
+        from mmengine.runner import CheckpointLoader
+        data = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    else:
+        data = load_checkpoint_file(path)
+    state = data.get('state_dict', data) if isinstance(data, dict) else data
+    if not isinstance(state, dict):
+        raise KeyError(f'teacher checkpoint "{checkpoint}" holds no state_dict')
+    if any(k.startswith('student.') for k in state):  # a kd distillation checkpoint
+        state = {k[len('student.'):]: v for k, v in state.items() if k.startswith('student.')}
+    if any(k.startswith('module.') for k in state):
+        state = {k[len('module.'):] if k.startswith('module.') else k: v
+                 for k, v in state.items()}
+    own = teacher.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    mismatched = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if strict and (missing or unexpected or mismatched):
+        def show(keys):
+            return ', '.join(keys[:8]) + (f' ... (+{len(keys) - 8} more)' if len(keys) > 8 else '')
+        parts = []
+        if missing:
+            parts.append(f'{len(missing)} missing keys: {show(missing)}')
+        if unexpected:
+            parts.append(f'{len(unexpected)} unexpected keys: {show(unexpected)}')
+        if mismatched:
+            parts.append(f'{len(mismatched)} shape mismatches: ' + show(
+                [f'{k} {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
+                 for k in mismatched]))
+        raise KeyError(
+            f'teacher checkpoint "{checkpoint}" does not match the teacher config: '
+            + '; '.join(parts) + '. Check that `teacher.config` is the config the '
+            'checkpoint was trained with. A random teacher silently ruins distillation; '
+            'to use one on purpose set teacher=dict(..., allow_random_init=True).')
+    teacher.load_state_dict({k: v for k, v in state.items() if k in own
+                             and k not in mismatched}, strict=False)
+    return data.get('meta', {}) if isinstance(data, dict) else {}

@@ -1,0 +1,558 @@
+"""SingleTeacherDistiller: a student trained with one frozen teacher's guidance."""
+from __future__ import annotations
+
+import copy
+import inspect
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
+from mmengine.utils import is_list_of
+
+from kd.recorders import RecorderManager, build_recorder
+from kd.registry import MODELS, build_kd_module
+
+from .builder import build_model, load_teacher_weights, model_cfg_and_scope
+
+TEACHER_FORWARD_MODES = ('auto', 'backbone', 'extract_feat', 'tensor', 'loss')
+
+
+def _as_levels(record: Any) -> Optional[List[Any]]:
+    """A list of per-level items for a tuple/list record, ``None`` for one tensor."""
+    if isinstance(record, (list, tuple)):
+        return list(record)
+    return None
+
+
+def _shape(x: Any) -> Any:
+    if isinstance(x, torch.Tensor):
+        return tuple(x.shape)
+    if isinstance(x, (list, tuple)):
+        return [_shape(v) for v in x]
+    return type(x).__name__
+
+
+def _accepts(fn, name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params
+
+
+def _positional_capacity(fn) -> int:
+    """How many positional arguments ``fn`` accepts (a large number for *args)."""
+    params = inspect.signature(fn).parameters.values()
+    count = 0
+    for p in params:
+        if p.kind == p.VAR_POSITIONAL:
+            return 1 << 20
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count
+
+
+def _fill_channels(cfg: dict, student: Any, teacher: Any) -> dict:
+    """Fill unset channel arguments of a connector config from probe features."""
+    cfg = dict(cfg)
+    cls = cfg['type']
+    if isinstance(cls, str):
+        cls = MODELS.get(cls if '.' in cls else f'kd.{cls}') or MODELS.get(cls)
+    if cls is None or not isinstance(student, torch.Tensor):
+        return cfg
+    params = inspect.signature(cls.__init__).parameters
+    s_ch = student.shape[1] if student.dim() >= 2 else None
+    t_ch = teacher.shape[1] if isinstance(teacher, torch.Tensor) and teacher.dim() >= 2 else None
+    s_last = student.shape[-1]
+    t_last = teacher.shape[-1] if isinstance(teacher, torch.Tensor) else None
+    if 'in_channels' in params and cfg.get('in_channels') is None:
+        cfg['in_channels'] = s_ch
+    if 'out_channels' in params and cfg.get('out_channels') is None:
+        cfg['out_channels'] = t_ch
+    if 'in_features' in params and cfg.get('in_features') is None:
+        cfg['in_features'] = s_last
+    if 'out_features' in params and cfg.get('out_features') is None:
+        cfg['out_features'] = t_last
+    return cfg
+
+
+class _Entry:
+    """The parsed form of one ``distill`` entry (plain data, no parameters)."""
+
+    def __init__(self, name: str, cfg: dict):
+        known = {'student', 'teacher', 'loss', 'connector', 'teacher_connector', 'levels',
+                 'share_loss'}
+        unknown = set(cfg) - known
+        if unknown:
+            raise KeyError(f'distill entry "{name}" has unknown keys {sorted(unknown)}; '
+                           f'allowed keys: {sorted(known)}')
+        for key in ('student', 'teacher', 'loss'):
+            if key not in cfg:
+                raise KeyError(f'distill entry "{name}" needs "{key}" (e.g. '
+                               "dict(student='neck', teacher='neck', "
+                               "loss=dict(type='ChannelWiseDivergence')))")
+        self.name = name
+        self.student_spec = cfg['student']
+        self.teacher_spec = cfg['teacher']
+        self.loss_cfg = cfg['loss']
+        self.connector_cfg = cfg.get('connector')
+        self.teacher_connector_cfg = cfg.get('teacher_connector')
+        self.levels: Optional[List[int]] = cfg.get('levels')
+        self.share_loss = bool(cfg.get('share_loss', False))
+        self.num_levels: Optional[int] = None   # None: a single tensor record
+        self.pass_data_samples = False
+
+
+@MODELS.register_module()
+class SingleTeacherDistiller(BaseModel):
+    """Train a student with a frozen teacher's records as extra targets.
+
+    Args:
+        student: the student model config (usually ``_base_.model``) or
+            ``dict(config=PATH)``.
+        teacher: ``dict(config=PATH, checkpoint=PATH_OR_URL)``; PATH may be
+            ``mmdet::...``, ``kd::...``, absolute or relative to the recipe.
+            ``allow_random_init=True`` permits a missing checkpoint (tests,
+            benchmarks); ``forward='auto'|'backbone'|'extract_feat'|'tensor'|
+            'loss'`` chooses how much of the teacher runs (``auto``: the least
+            that produces every teacher record).
+        distill: ``{entry_name: dict(student=SPEC, teacher=SPEC, loss=CFG,
+            connector=CFG|[CFG per level], teacher_connector=CFG,
+            levels=[i, ...], share_loss=False)}``.  A SPEC is a module name
+            (``'neck'``), a method (``'bbox_head.forward'``) or
+            ``dict(source=..., type='module_outputs'|'module_inputs'|
+            'method_outputs', index=i, call=k)``.
+        calculate_student_loss: add the student's own task losses.
+        probe_shape: ``(C, H, W)`` of the dummy batch run once at build time to
+            check record names and shapes and to infer connector channels;
+            ``None`` skips the probe (then connectors need explicit channels
+            and a tuple record needs ``levels``).
+        data_preprocessor: defaults to the student's.
+        recipe_dir: directory of the recipe file, for relative teacher paths
+            (set by ``kd.apis.load_config``).
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teacher: dict,
+                 distill: Optional[Dict[str, dict]] = None,
+                 calculate_student_loss: bool = True,
+                 probe_shape: Optional[Sequence[int]] = (3, 128, 128),
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 recipe_dir: Optional[str] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        distill = dict(distill or {})
+        if not calculate_student_loss and not distill:
+            raise ValueError('calculate_student_loss=False with no distill entry leaves '
+                             'nothing to train; add an entry to `distill` or set '
+                             'calculate_student_loss=True.')
+        s_cfg, s_scope, _ = model_cfg_and_scope(student, recipe_dir, 'student')
+        student_model = build_model(s_cfg, s_scope)
+        if data_preprocessor is None:
+            data_preprocessor = getattr(student_model, 'data_preprocessor', None)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.student = student_model
+        self.student_scope = s_scope
+        self.calculate_student_loss = calculate_student_loss
+        self._build_teacher(teacher, recipe_dir)
+
+        self.entries: Dict[str, _Entry] = {
+            name: _Entry(name, dict(cfg)) for name, cfg in distill.items()}
+        self.student_recorders = self._make_recorders('student', self.student)
+        self.teacher_recorders = self._make_recorders('teacher', self.teacher)
+        self.teacher_forward_mode = self._choose_teacher_mode(self._teacher_forward_cfg)
+        self.student_forward_mode = self._choose_mode(self.student, self.student_recorders)
+        self.distill_losses = nn.ModuleDict()
+        self.connectors = nn.ModuleDict()
+        self.teacher_connectors = nn.ModuleDict()
+        self.loss_weight_factors: Dict[str, float] = {n: 1.0 for n in self.entries}
+        self.student_loss_factor = 1.0
+        self._build_entries(probe_shape)
+
+    # ------------------------------------------------------------------ build
+    def _build_teacher(self, cfg: dict, recipe_dir: Optional[str]) -> None:
+        if not isinstance(cfg, dict) or 'config' not in cfg:
+            raise TypeError('teacher must be dict(config=PATH, checkpoint=PATH); got '
+                            f'{cfg!r:.200}')
+        cfg = dict(cfg)
+        known = {'config', 'checkpoint', 'allow_random_init', 'forward'}
+        unknown = set(cfg) - known
+        if unknown:
+            raise KeyError(f'teacher has unknown keys {sorted(unknown)}; allowed: '
+                           f'{sorted(known)}')
+        t_cfg, t_scope, _ = model_cfg_and_scope(cfg, recipe_dir, 'teacher')
+        teacher = build_model(t_cfg, t_scope)
+        checkpoint = cfg.get('checkpoint')
+        if checkpoint:
+            self.teacher_meta = load_teacher_weights(teacher, checkpoint, recipe_dir)
+        elif not cfg.get('allow_random_init', False):
+            raise ValueError(
+                'teacher has no checkpoint: a randomly initialised teacher silently '
+                'ruins distillation. Set teacher=dict(config=..., checkpoint=PATH) or, '
+                'on purpose (tests, benchmarks), allow_random_init=True.')
+        else:
+            self.teacher_meta = {}
+        teacher.requires_grad_(False)
+        teacher.eval()
+        # Not a registered sub-module: the teacher stays out of state_dict(),
+        # parameters() (so out of the optimizer and DDP) and train().
+        object.__setattr__(self, 'teacher', teacher)
+        self.teacher_scope = t_scope
+        self._teacher_forward_cfg = cfg.get('forward', 'auto')
+        if self._teacher_forward_cfg not in TEACHER_FORWARD_MODES:
+            raise ValueError(f'teacher forward={self._teacher_forward_cfg!r} is not one of '
+                             f'{TEACHER_FORWARD_MODES}')
+        self._setup_input_conversion()
+
+    def _make_recorders(self, side: str, model: nn.Module) -> RecorderManager:
+        recorders = {}
+        for name, entry in self.entries.items():
+            spec = entry.student_spec if side == 'student' else entry.teacher_spec
+            try:
+                recorders[name] = build_recorder(spec, model)
+            except (KeyError, TypeError) as err:
+                raise type(err)(f'distill entry "{name}", {side} record {spec!r}: '
+                                f'{err.args[0] if err.args else err}') from err
+        manager = RecorderManager(recorders)
+        for name, recorder in recorders.items():
+            try:
+                recorder.prepare(model)
+            except (KeyError, AttributeError, TypeError) as err:
+                manager.remove()
+                raise KeyError(f'distill entry "{name}", {side} record: '
+                               f'{err.args[0] if err.args else err}') from err
+        return manager
+
+    @staticmethod
+    def _choose_mode(model: nn.Module, recorders: RecorderManager) -> str:
+        names = recorders.module_names()
+        children = dict(model.named_children())
+        if not names:
+            return 'none'
+        if names <= {'backbone'} and 'backbone' in children:
+            return 'backbone'
+        if names <= {'backbone', 'neck', 'extract_feat'} and hasattr(model, 'extract_feat'):
+            return 'extract_feat'
+        return 'tensor'
+
+    def _choose_teacher_mode(self, requested: str) -> str:
+        if requested != 'auto':
+            return requested
+        return self._choose_mode(self.teacher, self.teacher_recorders)
+
+    def _setup_input_conversion(self) -> None:
+        """Precompute how to turn the student's normalised batch into the teacher's."""
+        def norm(pre):
+            if pre is None or not getattr(pre, '_enable_normalize', True):
+                return None, None
+            mean, std = getattr(pre, 'mean', None), getattr(pre, 'std', None)
+            if not isinstance(mean, torch.Tensor) or not isinstance(std, torch.Tensor):
+                return None, None
+            return mean.detach().clone(), std.detach().clone()
+
+        def flips(pre):
+            return bool(getattr(pre, '_channel_conversion', False))
+
+        s_pre = self.data_preprocessor
+        t_pre = getattr(self.teacher, 'data_preprocessor', None)
+        s_mean, s_std = norm(s_pre)
+        t_mean, t_std = norm(t_pre)
+        same_norm = ((s_mean is None and t_mean is None)
+                     or (s_mean is not None and t_mean is not None
+                         and s_mean.shape == t_mean.shape and torch.allclose(s_mean, t_mean)
+                         and torch.allclose(s_std, t_std)))
+        same_order = flips(s_pre) == flips(t_pre)
+        self._convert_inputs = not (same_norm and same_order)
+        self._norm = (s_mean, s_std, t_mean, t_std, not same_order)
+
+    def teacher_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The student's preprocessed batch in the teacher's normalisation."""
+        if not self._convert_inputs or not isinstance(inputs, torch.Tensor):
+            return inputs
+        s_mean, s_std, t_mean, t_std, flip = self._norm
+        x = inputs
+        if s_mean is not None:
+            x = x * s_std.to(x) + s_mean.to(x)
+        if flip:
+            x = x.flip(1)
+        if t_mean is not None:
+            x = (x - t_mean.to(x)) / t_std.to(x)
+        return x
+
+    def _build_entries(self, probe_shape: Optional[Sequence[int]]) -> None:
+        if not self.entries:
+            return
+        probe = self._probe(probe_shape) if probe_shape is not None else {}
+        for name, entry in self.entries.items():
+            s_rec, t_rec = probe.get(name, (None, None))
+            self._build_entry(entry, s_rec, t_rec, probe_shape is not None)
+
+    @torch.no_grad()
+    def _probe(self, shape: Sequence[int]) -> Dict[str, tuple]:
+        """Run both models once on a dummy batch; return each entry's records."""
+        shape = tuple(int(s) for s in shape)
+        gen = torch.Generator().manual_seed(0)
+        inputs = torch.randn((2, ) + shape, generator=gen)
+        was_training = self.student.training
+        self.student.eval()
+        try:
+            with self.teacher_recorders:
+                self._run(self.teacher, self.teacher_forward_mode if
+                          self.teacher_forward_mode != 'loss' else 'tensor',
+                          self.teacher_inputs(inputs), None, 'teacher')
+            with self.student_recorders:
+                self._run(self.student, self.student_forward_mode, inputs, None, 'student')
+            records = {}
+            for name in self.entries:
+                records[name] = (self._get(self.student_recorders, name, 'student'),
+                                 self._get(self.teacher_recorders, name, 'teacher'))
+        except (KeyError, IndexError, RuntimeError) as err:
+            raise RuntimeError(
+                f'the build-time probe (a forward of a {(2, ) + shape} dummy batch through '
+                f'student and teacher) failed: {type(err).__name__}: {err}. If the models '
+                'need another input size set `probe_shape=(C, H, W)` in the distiller '
+                'config (probe_shape=None skips the probe; connectors then need '
+                'explicit channels).') from err
+        finally:
+            self.student.train(was_training)
+            self.student_recorders.reset()
+            self.teacher_recorders.reset()
+        return records
+
+    def _run(self, model: nn.Module, mode: str, inputs, data_samples, side: str):
+        if mode == 'none':
+            return None
+        if mode == 'backbone':
+            return model.backbone(inputs)
+        if mode == 'extract_feat':
+            return model.extract_feat(inputs)
+        if mode == 'tensor':
+            return model(inputs, data_samples, mode='tensor')
+        if mode == 'loss':
+            return model(inputs, data_samples, mode='loss')
+        raise ValueError(f'unknown {side} forward mode {mode!r}')
+
+    @staticmethod
+    def _get(manager: RecorderManager, name: str, side: str):
+        try:
+            return manager.get(name)
+        except (KeyError, IndexError, RuntimeError) as err:
+            raise type(err)(f'distill entry "{name}", {side} record: '
+                            f'{err.args[0] if err.args else err}') from err
+
+    def _select_levels(self, entry: _Entry, record: Any) -> Any:
+        levels = _as_levels(record)
+        if levels is None or entry.levels is None:
+            return record
+        try:
+            return [levels[i] for i in entry.levels]
+        except IndexError as err:
+            raise IndexError(f'distill entry "{entry.name}": levels={entry.levels} but the '
+                             f'record has {len(levels)} levels') from err
+
+    def _build_entry(self, entry: _Entry, s_rec: Any, t_rec: Any, probed: bool) -> None:
+        name = entry.name
+        if probed:
+            s_rec = self._select_levels(entry, s_rec)
+            t_rec = self._select_levels(entry, t_rec)
+            s_levels, t_levels = _as_levels(s_rec), _as_levels(t_rec)
+            if (s_levels is None) != (t_levels is None) or (
+                    s_levels is not None and len(s_levels) != len(t_levels)):
+                raise ValueError(
+                    f'distill entry "{name}": the student record has '
+                    f'{"1 tensor" if s_levels is None else f"{len(s_levels)} levels"} and '
+                    f'the teacher record has '
+                    f'{"1 tensor" if t_levels is None else f"{len(t_levels)} levels"} '
+                    f'(shapes {_shape(s_rec)} vs {_shape(t_rec)}). Pick matching levels with '
+                    "`levels=[...]`, or one item with dict(source=..., index=i).")
+            entry.num_levels = None if s_levels is None else len(s_levels)
+            s_items = [s_rec] if s_levels is None else s_levels
+            t_items = [t_rec] if t_levels is None else t_levels
+        else:
+            n = len(entry.levels) if entry.levels is not None else None
+            entry.num_levels = n
+            s_items = t_items = [None] * (n or 1)
+
+        def build_side(cfg, srcs, refs, key):
+            if cfg is None:
+                return None
+            cfgs = list(cfg) if isinstance(cfg, (list, tuple)) else [cfg] * len(srcs)
+            if len(cfgs) != len(srcs):
+                raise ValueError(f'distill entry "{name}": {key} has {len(cfgs)} configs '
+                                 f'for {len(srcs)} levels')
+            mods = []
+            for i, (c, s, t) in enumerate(zip(cfgs, srcs, refs)):
+                c = _fill_channels(dict(c), s, t) if probed else dict(c)
+                try:
+                    mods.append(build_kd_module(c))
+                except (TypeError, KeyError) as err:
+                    raise type(err)(f'distill entry "{name}", {key} (level {i}): '
+                                    f'{err.args[0] if err.args else err}') from err
+            return nn.ModuleList(mods)
+
+        connectors = build_side(entry.connector_cfg, s_items, t_items, 'connector')
+        t_connectors = build_side(entry.teacher_connector_cfg, t_items, t_items,
+                                  'teacher_connector')
+        if connectors is not None:
+            self.connectors[name] = connectors
+        if t_connectors is not None:
+            self.teacher_connectors[name] = t_connectors
+
+        n_losses = 1 if entry.share_loss else len(s_items)
+        losses = []
+        for i in range(n_losses):
+            try:
+                losses.append(build_kd_module(copy.deepcopy(dict(entry.loss_cfg))))
+            except (TypeError, KeyError) as err:
+                raise type(err)(f'distill entry "{name}", loss {entry.loss_cfg.get("type")!r}: '
+                                f'{err.args[0] if err.args else err}') from err
+        forward = losses[0].forward
+        if _positional_capacity(forward) < 2:
+            raise TypeError(
+                f'distill entry "{name}": {type(losses[0]).__name__}.forward'
+                f'{inspect.signature(forward)} cannot take (student, teacher) as its first two '
+                'arguments; kd losses are called as loss(student, teacher[, data_samples=...]).')
+        entry.pass_data_samples = _accepts(forward, 'data_samples')
+        self.distill_losses[name] = nn.ModuleList(losses)
+
+        if probed:
+            with torch.no_grad():
+                for i, (s, t) in enumerate(zip(s_items, t_items)):
+                    s2 = self._connect(self.connectors, name, i, s, t)
+                    t2 = self._connect(self.teacher_connectors, name, i, t, s)
+                    if isinstance(s2, torch.Tensor) and isinstance(t2, torch.Tensor) \
+                            and s2.shape != t2.shape:
+                        raise ValueError(self._mismatch_message(entry, i, s, t, s2))
+
+    def _mismatch_message(self, entry: _Entry, level: int, s: torch.Tensor, t: torch.Tensor,
+                          s_after: torch.Tensor) -> str:
+        where = f' level {level}' if entry.num_levels is not None else ''
+        has = entry.name in self.connectors
+        msg = (f'distill entry "{entry.name}"{where}: student feature {tuple(s.shape)}'
+               f'{f" (after connector {tuple(s_after.shape)})" if has else ""} does not match '
+               f'teacher feature {tuple(t.shape)} (probe batch of 2).')
+        if s.dim() == 4 and t.dim() == 4:
+            fix = []
+            if s_after.shape[1] != t.shape[1]:
+                fix.append(f"connector=dict(type='ConvConnector', in_channels={s.shape[1]}, "
+                           f'out_channels={t.shape[1]})')
+            if s_after.shape[2:] != t.shape[2:]:
+                fix.append("a ResizeConnector (connector=[...] per level, or "
+                           "teacher_connector=dict(type='ResizeConnector'))")
+            msg += ' Fix: add ' + ' and '.join(fix) + ' to the entry.'
+        elif s.dim() == 2 and t.dim() == 2:
+            msg += (f" Fix: add connector=dict(type='LinearConnector', in_features="
+                    f'{s.shape[1]}, out_features={t.shape[1]}) to the entry.')
+        return msg
+
+    @staticmethod
+    def _connect(modules: nn.ModuleDict, name: str, level: int, x: Any, ref: Any) -> Any:
+        if name not in modules:
+            return x
+        return modules[name][level](x, ref)
+
+    # ----------------------------------------------------------------- device
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        self.teacher._apply(fn, *args, **kwargs)
+        return self
+
+    def train(self, mode: bool = True) -> 'SingleTeacherDistiller':
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    # ---------------------------------------------------------------- forward
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        # predict / tensor: the student alone, so evaluators work unchanged
+        return self.student(inputs, data_samples, mode=mode)
+
+    def active_entries(self) -> List[str]:
+        """Entries whose weight factor is not zero (a zero factor skips them)."""
+        return [n for n in self.entries if self.loss_weight_factors.get(n, 1.0) != 0]
+
+    def loss(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> dict:
+        """Student losses (``student.*``) and one ``distill.<entry>`` per entry."""
+        losses: Dict[str, Any] = OrderedDict()
+        active = self.active_entries()
+        if active:
+            with self.teacher_recorders, torch.no_grad():
+                self._run(self.teacher, self.teacher_forward_mode,
+                          self.teacher_inputs(inputs), data_samples, 'teacher')
+        try:
+            with self.student_recorders:
+                if self.calculate_student_loss:
+                    student_losses = self.student(inputs, data_samples, mode='loss')
+                    for key, value in student_losses.items():
+                        if self.student_loss_factor != 1.0 and 'loss' in key:
+                            value = _scale(value, self.student_loss_factor)
+                        losses[f'student.{key}'] = value
+                elif active:
+                    self._run(self.student, self.student_forward_mode, inputs, data_samples,
+                              'student')
+            for name in active:
+                value = self.distill_loss(name, data_samples)
+                losses[f'distill.{name}'] = value * self.loss_weight_factors.get(name, 1.0)
+        finally:
+            self.student_recorders.reset()
+            self.teacher_recorders.reset()
+        return losses
+
+    def distill_loss(self, name: str, data_samples: Optional[list] = None) -> torch.Tensor:
+        """The loss of one entry from the current records, summed over levels."""
+        entry = self.entries[name]
+        s_rec = self._select_levels(entry, self._get(self.student_recorders, name, 'student'))
+        t_rec = self._select_levels(entry, self._get(self.teacher_recorders, name, 'teacher'))
+        s_items = [s_rec] if entry.num_levels is None else _as_levels(s_rec)
+        t_items = [t_rec] if entry.num_levels is None else _as_levels(t_rec)
+        if s_items is None or t_items is None or len(s_items) != len(t_items) or (
+                entry.num_levels is not None and len(s_items) != entry.num_levels):
+            raise ValueError(f'distill entry "{name}": expected {entry.num_levels or 1} '
+                             f'level(s), got student {_shape(s_rec)} and teacher '
+                             f'{_shape(t_rec)}')
+        losses = self.distill_losses[name]
+        total = 0.
+        for i, (s, t) in enumerate(zip(s_items, t_items)):
+            s = self._connect(self.connectors, name, i, s, t)
+            t = self._connect(self.teacher_connectors, name, i, t, s)
+            loss_fn = losses[0 if entry.share_loss else i]
+            kwargs = {'data_samples': data_samples} if entry.pass_data_samples else {}
+            total = total + loss_fn(s, t, **kwargs)
+        return total
+
+    def parse_losses(self, losses: Dict[str, Any]):
+        """Sum ``student.*loss*`` and every ``distill.*`` into ``loss``."""
+        log_vars = []
+        for key, value in losses.items():
+            if isinstance(value, torch.Tensor):
+                log_vars.append([key, value.mean()])
+            elif is_list_of(value, torch.Tensor):
+                log_vars.append([key, sum(v.mean() for v in value)])
+            else:
+                raise TypeError(f'{key} is not a tensor or a list of tensors')
+        loss = sum(v for k, v in log_vars if k.startswith('distill.') or
+                   (k.startswith('student.') and 'loss' in k))
+        if not isinstance(loss, torch.Tensor):
+            raise RuntimeError('no loss to optimise: every distill entry is switched off '
+                               'and calculate_student_loss=False')
+        log_vars.insert(0, ['loss', loss])
+        log_vars = OrderedDict((k, v.detach() if isinstance(v, torch.Tensor) else v)
+                               for k, v in log_vars)
+        return loss, log_vars
+
+
+def _scale(value, factor):
+    if isinstance(value, torch.Tensor):
+        return value * factor
+    return [v * factor for v in value]
+
+
+def current_scope() -> Optional[str]:
+    inst = DefaultScope.get_current_instance()
+    return inst.scope_name if inst is not None else None

@@ -1,0 +1,60 @@
+"""Write an exported (plain) student checkpoint next to MMEngine's checkpoints."""
+from __future__ import annotations
+
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.dist import master_only
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from kd.registry import HOOKS
+from kd.utils.export import student_state_dict
+
+
+@HOOKS.register_module()
+class StudentCheckpointHook(Hook):
+    """Save ``<work_dir>/student_last.pth`` (and ``student_best.pth``) as plain checkpoints.
+
+    ``student_last.pth`` is written at the end of training; when a CheckpointHook with
+    ``save_best`` keeps a best checkpoint, ``student_best.pth`` follows it after every
+    validation that improves it.  Both load in MMDetection with the student config.
+
+    Args:
+        out_dir: where to write (default: the work dir).
+    """
+
+    priority = 'VERY_LOW'  # after CheckpointHook
+
+    def __init__(self, out_dir: Optional[str] = None) -> None:
+        self.out_dir = out_dir
+        self._best_seen: Optional[str] = None
+
+    def _write(self, runner, name: str) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        state = student_state_dict(model.state_dict())
+        if not state:
+            runner.logger.warning('StudentCheckpointHook: the model has no `student`; '
+                                  'nothing exported.')
+            return
+        dataset = getattr(getattr(runner, '_train_dataloader', None), 'dataset', None)
+        meta = dict(dataset_meta=getattr(dataset, 'metainfo', None), iter=runner.iter,
+                    epoch=runner.epoch, kd_exported_student=True)
+        path = osp.join(self.out_dir or runner.work_dir, name)
+        torch.save({'meta': meta, 'state_dict': {k: v.detach().cpu() for k, v in state.items()}},
+                   path)
+        runner.logger.info(f'exported the student to {path}')
+
+    @master_only
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        best = runner.message_hub.get_info('best_ckpt')
+        if best and best != self._best_seen:
+            self._best_seen = best
+            self._write(runner, 'student_best.pth')
+
+    @master_only
+    def after_run(self, runner) -> None:
+        loop = getattr(runner, '_train_loop', None)
+        if loop is not None and not isinstance(loop, dict):  # a training run
+            self._write(runner, 'student_last.pth')

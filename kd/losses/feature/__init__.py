@@ -1,0 +1,5 @@
+"""Losses on intermediate features."""
+from .cwd import ChannelWiseDivergence
+from .feature_mse import FeatureMSELoss
+
+__all__ = ['ChannelWiseDivergence', 'FeatureMSELoss']

@@ -1,0 +1,4 @@
+"""Losses on logits."""
+from .kd_loss import KDLoss
+
+__all__ = ['KDLoss']

@@ -1,0 +1,3 @@
+from .linear_head import LinearClsHead
+
+__all__ = ['LinearClsHead']

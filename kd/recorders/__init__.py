@@ -1,0 +1,8 @@
+"""Hook-based capture of module outputs/inputs and method outputs."""
+from .base import BaseRecorder
+from .manager import RECORDER_KINDS, RecorderManager, build_recorder
+from .method_recorder import MethodOutputsRecorder
+from .module_recorders import ModuleInputsRecorder, ModuleOutputsRecorder
+
+__all__ = ['BaseRecorder', 'ModuleOutputsRecorder', 'ModuleInputsRecorder',
+           'MethodOutputsRecorder', 'RecorderManager', 'build_recorder', 'RECORDER_KINDS']

@@ -1,0 +1,147 @@
+"""Registries of ``kd``: children of MMEngine's root registries, scope ``kd``.
+
+Every registry lazily imports the package that fills it (``locations``), so a
+config can name a ``kd`` type without importing anything first.
+
+Scoped type names work in both directions:
+
+* in a ``kd``-scope config, ``type='mmdet.RetinaNet'`` builds an MMDetection
+  model *under the mmdet scope* (its own sub-modules resolve in mmdet);
+* in an MMDetection config (``default_scope='mmdet'``),
+  ``type='kd.SingleTeacherDistiller'`` builds the ``kd`` distiller.
+
+Components that ``kd`` builds for itself (losses, connectors, recorders) go
+through :func:`build_kd_module`, which looks in ``kd`` first and then in the
+current default scope, so an unprefixed ``'ChannelWiseDivergence'`` works in a
+recipe whose default scope is ``mmdet`` and an mmdet loss such as
+``'L1Loss'`` works as a distillation loss.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
+from mmengine.registry import DefaultScope, Registry, build_from_cfg
+from mmengine.registry import build_model_from_cfg, build_runner_from_cfg
+
+
+def _scoped(cfg: Any) -> Any:
+    """Return ``cfg`` with ``_scope_`` set from a ``'scope.Type'`` name.
+
+    Only foreign scopes move into ``_scope_``: a ``'kd.Type'`` keeps the
+    caller's scope, because kd types (the distiller, DigitsDetDataset) build
+    their inner parts (an mmdet student, an mmdet pipeline) in the scope of
+    the recipe that uses them.
+    """
+    if not isinstance(cfg, dict):
+        return cfg
+    obj_type = cfg.get('type')
+    if isinstance(obj_type, str) and '.' in obj_type and '_scope_' not in cfg:
+        scope, _, name = obj_type.partition('.')
+        if scope and scope != 'kd' and name and '.' not in name:
+            cfg = copy.copy(cfg)
+            cfg['_scope_'] = scope
+            cfg['type'] = name
+    return cfg
+
+
+def _build_in_type_scope(cfg, registry, default_args=None):
+    return build_from_cfg(_scoped(cfg), registry, default_args)
+
+
+def _build_model_in_type_scope(cfg, registry, default_args=None):
+    if isinstance(cfg, list):
+        return build_model_from_cfg(cfg, registry, default_args)
+    return build_model_from_cfg(_scoped(cfg), registry, default_args)
+
+
+RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='kd',
+                   build_func=build_runner_from_cfg)
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='kd', locations=['kd.engine'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='kd', locations=['kd.hooks'])
+DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='kd',
+                    locations=['kd.datasets'], build_func=_build_in_type_scope)
+DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, scope='kd',
+                         locations=['kd.datasets'])
+TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='kd',
+                      locations=['kd.datasets'], build_func=_build_in_type_scope)
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='kd',
+                  locations=['kd.distillers', 'kd.recorders', 'kd.connectors',
+                             'kd.losses', 'kd.models'],
+                  build_func=_build_model_in_type_scope)
+MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='kd',
+                          locations=['kd.distillers'])
+WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS,
+                               scope='kd')
+OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, scope='kd')
+OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='kd')
+OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor',
+                                      parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope='kd')
+PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
+                            scope='kd')
+METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='kd',
+                   locations=['kd.evaluation'])
+EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, scope='kd',
+                     locations=['kd.evaluation'])
+TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, scope='kd')
+VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope='kd')
+VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, scope='kd')
+LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS, scope='kd')
+
+
+def build_kd_module(cfg: dict, registry: Registry = MODELS, **default_args: Any):
+    """Build a component that ``kd`` itself asks for (loss, connector, ...).
+
+    Looks the type up in the ``kd`` scope first, then in the current default
+    scope (e.g. ``mmdet`` for a detection recipe), so both
+    ``'ChannelWiseDivergence'`` and ``'L1Loss'`` (mmdet) work as loss types.
+
+    Raises:
+        KeyError: the type exists in neither scope; the message names both
+            scopes and the closest registered names.
+    """
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise TypeError(f'expected a config dict with a "type" key, got {cfg!r}')
+    cfg = _scoped(dict(cfg))
+    if '_scope_' in cfg:
+        return registry.build(cfg, default_args=default_args or None)
+    name = cfg['type']
+    if not isinstance(name, str):   # a class given directly
+        return registry.build(cfg, default_args=default_args or None)
+    registry.import_from_location()
+    if name in registry.module_dict:
+        return registry.build(dict(cfg, _scope_='kd'), default_args=default_args or None)
+    current = DefaultScope.get_current_instance()
+    scope = current.scope_name if current is not None else None
+    if scope and scope != 'kd':
+        with registry.switch_scope_and_registry(scope) as reg:
+            if reg.get(name) is not None:
+                return registry.build(dict(cfg, _scope_=scope),
+                                      default_args=default_args or None)
+    import difflib
+    close = difflib.get_close_matches(name, list(registry.module_dict), n=5, cutoff=0.5)
+    hint = f' Closest kd names: {", ".join(close)}.' if close else ''
+    raise KeyError(
+        f'"{name}" is not a registered {registry.name} in scope "kd"'
+        + (f' nor in the current scope "{scope}"' if scope and scope != 'kd' else '')
+        + f'.{hint} Register it with @kd.registry.MODELS.register_module() or '
+        'use a scoped name such as "mmdet.L1Loss".')

@@ -1,0 +1,92 @@
+"""The kd registries: scope, parents, lazy locations, cross-scope building."""
+import pytest
+import torch.nn as nn
+from mmengine.registry import MODELS as ROOT_MODELS
+from mmengine.registry import DefaultScope
+
+from kd import registry as kd_registry
+from kd.registry import MODELS, build_kd_module
+
+ALL = ['RUNNERS', 'LOOPS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
+       'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
+       'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS', 'EVALUATOR', 'TASK_UTILS',
+       'VISUALIZERS', 'VISBACKENDS', 'LOG_PROCESSORS']
+
+
+@pytest.mark.parametrize('name', ALL)
+def test_registries_are_kd_children_of_mmengine_roots(name):
+    import mmengine.registry as root
+    reg = getattr(kd_registry, name)
+    assert reg.scope == 'kd'
+    assert reg.parent is getattr(root, name)
+    assert reg.parent.children['kd'] is reg
+
+
+@MODELS.register_module(force=True)
+class _ToyLossForRegistryTest(nn.Module):
+    def __init__(self, loss_weight=1.0):
+        super().__init__()
+        self.loss_weight = loss_weight
+
+
+def test_build_kd_type_with_prefix_from_mmdet_scope():
+    pytest.importorskip('mmdet')
+    import mmdet.registry  # noqa: F401
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        obj = ROOT_MODELS.build(dict(type='kd._ToyLossForRegistryTest', loss_weight=2.0))
+    assert isinstance(obj, _ToyLossForRegistryTest) and obj.loss_weight == 2.0
+
+
+def test_build_mmdet_type_with_prefix_from_kd_scope():
+    """`mmdet.RetinaNet` in a kd-scope config builds with mmdet sub-modules."""
+    pytest.importorskip('mmdet')
+    cfg = dict(
+        type='mmdet.RetinaNet',
+        data_preprocessor=dict(type='DetDataPreprocessor'),
+        backbone=dict(type='ResNet', depth=18, base_channels=8, out_indices=(3, ),
+                      init_cfg=None),
+        neck=None,
+        bbox_head=dict(
+            type='RetinaHead', num_classes=3, in_channels=64, stacked_convs=1,
+            feat_channels=8,
+            anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4,
+                                  scales_per_octave=1, ratios=[1.0], strides=[32]),
+            bbox_coder=dict(type='DeltaXYWHBBoxCoder'),
+            loss_cls=dict(type='FocalLoss', use_sigmoid=True),
+            loss_bbox=dict(type='L1Loss')))
+    with DefaultScope.overwrite_default_scope('kd'):
+        model = MODELS.build(cfg)
+    assert type(model).__name__ == 'RetinaNet'
+    assert type(model.backbone).__name__ == 'ResNet'
+
+
+def test_build_kd_module_prefers_kd_then_current_scope():
+    pytest.importorskip('mmdet')
+    import mmdet.registry  # noqa: F401
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        own = build_kd_module(dict(type='_ToyLossForRegistryTest'))
+        foreign = build_kd_module(dict(type='L1Loss', loss_weight=3.0))
+    assert isinstance(own, _ToyLossForRegistryTest)
+    assert type(foreign).__name__ == 'L1Loss' and foreign.loss_weight == 3.0
+
+
+def test_build_kd_module_unknown_name_suggests():
+    with pytest.raises(KeyError, match='_ToyLossForRegistryTest'):
+        build_kd_module(dict(type='_ToyLosForRegistryTest'))
+
+
+def test_register_all_modules_sets_scope():
+    from kd.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    assert DefaultScope.get_current_instance().scope_name == 'kd'
+
+
+def test_kd_config_paths_resolve():
+    from mmengine.config import Config
+    import kd  # noqa: F401
+    from kd.utils.config import resolve_config_path
+    path = resolve_config_path('kd::quickstart/retinanet_student_digits.py')
+    cfg = Config.fromfile(path)
+    assert cfg.model.backbone.base_channels == 16
+    with pytest.raises(FileNotFoundError, match='retinanet_student_digits.py'):
+        resolve_config_path('kd::quickstart/retinanet_studnet_digits.py')

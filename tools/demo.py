@@ -1,0 +1,189 @@
+"""The main job on the embedded data: teacher, student, distilled student, one table.
+
+    python tools/demo.py [--seeds 0 1 2] [--recipes cwd] [--work-dir work_dirs/demo]
+
+1. prepares DigitsDet (scikit-learn digits on 96-px canvases) if missing;
+2. trains the teacher (configs/quickstart/retinanet_teacher_digits.py) unless
+   its checkpoint exists;
+3. trains the baseline student and each distillation recipe, one run per seed
+   (finished runs are skipped, so an interrupted demo continues);
+4. prints model | params | GFLOPs | mAP50 | mAP50-95 with deltas against the
+   baseline student (mean ± std over seeds when there are several), and writes
+   it to <work-dir>/results.md and results.json.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+TEACHER_CFG = 'configs/quickstart/retinanet_teacher_digits.py'
+STUDENT_CFG = 'configs/quickstart/retinanet_student_digits.py'
+RECIPES = {
+    'cwd': 'configs/quickstart/cwd_retinanet_digits.py',
+}
+PROGRESS = re.compile(r'Iter\(train\) \[\s*(\d+)/(\d+)\].*?eta: (\S+)')
+
+
+def log(msg: str) -> None:
+    print(f'[demo {time.strftime("%H:%M:%S")}] {msg}', flush=True)
+
+
+def final_metrics(work_dir: str) -> dict | None:
+    """The last validation metrics of a finished run (from MMEngine's scalars.json)."""
+    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    for path in reversed(files):
+        metrics = None
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if 'coco/bbox_mAP' in row:
+                    metrics = row
+        if metrics is not None:
+            return metrics
+    return None
+
+
+def train(name: str, config: str, work_dir: str, options: list[str]) -> dict:
+    """Train one run in a subprocess (progress lines only); return its metrics."""
+    done = final_metrics(work_dir)
+    if done is not None and osp.exists(osp.join(work_dir, 'DONE')):
+        log(f'{name}: finished earlier, reusing {work_dir}')
+        return done
+    cmd = [sys.executable, osp.join(ROOT, 'tools/train.py'), config, '--work-dir', work_dir]
+    if options:
+        cmd += ['--cfg-options'] + options
+    log(f'{name}: training ({" ".join(cmd[1:])})')
+    start = time.time()
+    os.makedirs(work_dir, exist_ok=True)
+    with open(osp.join(work_dir, 'train_output.log'), 'w') as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, bufsize=1)
+        last_report = 0.
+        for line in proc.stdout:
+            out.write(line)
+            m = PROGRESS.search(line)
+            if m and time.time() - last_report > 30:
+                last_report = time.time()
+                log(f'{name}: iter {m.group(1)}/{m.group(2)}, eta {m.group(3)}')
+        proc.wait()
+    if proc.returncode != 0:
+        raise SystemExit(f'{name}: training failed (exit {proc.returncode}); see '
+                         f'{osp.join(work_dir, "train_output.log")}')
+    metrics = final_metrics(work_dir)
+    if metrics is None:
+        raise SystemExit(f'{name}: no validation metrics in {work_dir}')
+    minutes = (time.time() - start) / 60
+    with open(osp.join(work_dir, 'DONE'), 'w') as f:
+        json.dump(dict(minutes=minutes), f)
+    log(f'{name}: done in {minutes:.1f} min, mAP50-95 {metrics["coco/bbox_mAP"]:.3f}, '
+        f'mAP50 {metrics["coco/bbox_mAP_50"]:.3f}')
+    return metrics
+
+
+def complexity(config: str) -> tuple[float, float]:
+    """Params (M) and GFLOPs of a detector config at 96x96 input."""
+    import torch
+    from mmengine.analysis import get_model_complexity_info
+    from mmengine.config import Config
+
+    import kd  # noqa: F401
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    model = MODELS.build(Config.fromfile(osp.join(ROOT, config)).model).eval()
+    params = sum(p.numel() for p in model.parameters()) / 1e6
+    with torch.no_grad():
+        info = get_model_complexity_info(model, inputs=(torch.zeros(1, 3, 96, 96), ),
+                                         show_table=False, show_arch=False)
+    return params, info['flops'] / 1e9
+
+
+def fmt(values: list[float], base: list[float] | None) -> str:
+    mean = statistics.mean(values) * 100
+    text = f'{mean:.1f}'
+    if len(values) > 1:
+        text += f' ± {statistics.stdev(values) * 100:.1f}'
+    if base is not None:
+        text += f' ({mean - statistics.mean(base) * 100:+.1f})'
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument('--recipes', nargs='+', default=list(RECIPES),
+                        help=f'distillation recipes to run: {list(RECIPES)} or config paths')
+    parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'demo'))
+    parser.add_argument('--teacher-checkpoint', help='use this teacher instead of training one')
+    args = parser.parse_args()
+
+    start = time.time()
+    from kd.datasets.digits_data import ensure_digits_data
+    log('preparing the embedded data (data/digits_det)')
+    ensure_digits_data(osp.join(ROOT, 'data'), which=('det', ))
+
+    teacher_dir = osp.join(args.work_dir, 'teacher')
+    teacher_ckpt = args.teacher_checkpoint
+    if teacher_ckpt is None:
+        teacher_metrics = train('teacher', TEACHER_CFG, teacher_dir, ['randomness.seed=0'])
+        with open(osp.join(teacher_dir, 'last_checkpoint')) as f:
+            teacher_ckpt = f.read().strip()
+    else:
+        teacher_metrics = None
+
+    rows = [('teacher', TEACHER_CFG, [teacher_metrics] if teacher_metrics else [])]
+    student_runs = [train(f'student seed {s}', STUDENT_CFG,
+                          osp.join(args.work_dir, f'student_seed{s}'), [f'randomness.seed={s}'])
+                    for s in args.seeds]
+    rows.append(('student', STUDENT_CFG, student_runs))
+    for recipe in args.recipes:
+        config = RECIPES.get(recipe, recipe)
+        name = recipe if recipe in RECIPES else osp.splitext(osp.basename(recipe))[0]
+        runs = [train(f'{name} seed {s}', config, osp.join(args.work_dir, f'{name}_seed{s}'),
+                      [f'randomness.seed={s}', f'model.teacher.checkpoint={teacher_ckpt}'])
+                for s in args.seeds]
+        rows.append((f'student + {name}', STUDENT_CFG, runs))
+
+    base50 = [r['coco/bbox_mAP_50'] for r in student_runs]
+    base = [r['coco/bbox_mAP'] for r in student_runs]
+    lines = ['| model | params (M) | GFLOPs | mAP50 | mAP50-95 |', '|---|---|---|---|---|']
+    table = []
+    for name, config, runs in rows:
+        params, gflops = complexity(config)
+        if not runs:
+            continue
+        m50 = [r['coco/bbox_mAP_50'] for r in runs]
+        m = [r['coco/bbox_mAP'] for r in runs]
+        is_student = name != 'teacher'
+        lines.append(f'| {name} | {params:.2f} | {gflops:.2f} | '
+                     f'{fmt(m50, base50 if is_student and name != "student" else None)} | '
+                     f'{fmt(m, base if is_student and name != "student" else None)} |')
+        table.append(dict(model=name, params_m=params, gflops=gflops, mAP50=m50, mAP=m,
+                          seeds=args.seeds if is_student else [0]))
+    text = '\n'.join(lines)
+    seeds = ', '.join(map(str, args.seeds))
+    print(f'\nDigitsDet val (500 canvases), COCO bbox mAP x100, seeds {seeds}; '
+          '(±: std over seeds; brackets: change vs the student baseline)\n')
+    print(text)
+    os.makedirs(args.work_dir, exist_ok=True)
+    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
+        f.write(text + '\n')
+    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
+        json.dump(table, f, indent=1)
+    log(f'finished in {(time.time() - start) / 60:.1f} min; table in '
+        f'{osp.join(args.work_dir, "results.md")}')
+
+
+if __name__ == '__main__':
+    main()

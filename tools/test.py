@@ -1,0 +1,55 @@
+"""Evaluate a checkpoint with MMEngine's Runner.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl]
+                                           [--cfg-options k=v ...] [--launcher pytorch]
+
+For a distillation recipe, the student is evaluated (the teacher never runs in
+test mode); an exported student checkpoint works with the student's config.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # noqa: E402
+
+from kd.apis.runner import build_runner, load_config  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (evaluate) a checkpoint')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='directory for the evaluation log')
+    parser.add_argument('--out', help='dump raw predictions to this .pkl file')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options, work_dir=args.work_dir,
+                      launcher=args.launcher)
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint "{args.checkpoint}" does not exist')
+    cfg.load_from = args.checkpoint
+    runner = build_runner(cfg)
+    if args.out:
+        from mmengine.evaluator import DumpResults
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise SystemExit('--out must end with .pkl or .pickle')
+        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+    metrics = runner.test()
+    print(metrics)
+
+
+if __name__ == '__main__':
+    main()
