@@ -44,6 +44,41 @@ from mmengine.registry import DefaultScope, Registry, build_from_cfg
 from mmengine.registry import build_model_from_cfg, build_runner_from_cfg
 
 
+# Scopes searched, in order, for a name that is neither in kd nor in MMEngine.
+FALLBACK_SCOPES = ('mmdet', 'mmpretrain')
+
+
+class KDRegistry(Registry):
+    """A registry whose scope falls back to MMDetection's.
+
+    ``kd`` wraps MMDetection models, so under the ``kd`` default scope an
+    unprefixed mmdet name (``'ResNet'``, ``'DetLocalVisualizer'``) must still
+    resolve: MMDetection builds its sub-modules with whatever scope is the
+    default, and MMEngine gives every dict of a ``kd::`` base config
+    ``_scope_='kd'``.  ``get`` looks in ``kd``, then MMEngine's root, then the
+    registries of ``FALLBACK_SCOPES`` (imported on first need).
+    """
+
+    def get(self, key: str):
+        obj = super().get(key)
+        if obj is not None or not isinstance(key, str) or '.' in key:
+            return obj
+        root = self._get_root_registry()
+        for scope in FALLBACK_SCOPES:
+            registry = root._search_child(scope)
+            if registry is None:
+                try:
+                    __import__(f'{scope}.registry')
+                except ImportError:
+                    continue
+                registry = root._search_child(scope)
+            if registry is not None:
+                obj = registry.get(key)
+                if obj is not None:
+                    return obj
+        return None
+
+
 def _scoped(cfg: Any) -> Any:
     """Return ``cfg`` with ``_scope_`` set from a ``'scope.Type'`` name.
 
@@ -74,38 +109,38 @@ def _build_model_in_type_scope(cfg, registry, default_args=None):
     return build_model_from_cfg(_scoped(cfg), registry, default_args)
 
 
-RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='kd',
+RUNNERS = KDRegistry('runner', parent=MMENGINE_RUNNERS, scope='kd',
                    build_func=build_runner_from_cfg)
-LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='kd', locations=['kd.engine'])
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='kd', locations=['kd.hooks'])
-DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='kd',
+LOOPS = KDRegistry('loop', parent=MMENGINE_LOOPS, scope='kd', locations=['kd.engine'])
+HOOKS = KDRegistry('hook', parent=MMENGINE_HOOKS, scope='kd', locations=['kd.hooks'])
+DATASETS = KDRegistry('dataset', parent=MMENGINE_DATASETS, scope='kd',
                     locations=['kd.datasets'], build_func=_build_in_type_scope)
-DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, scope='kd',
+DATA_SAMPLERS = KDRegistry('data sampler', parent=MMENGINE_DATA_SAMPLERS, scope='kd',
                          locations=['kd.datasets'])
-TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='kd',
+TRANSFORMS = KDRegistry('transform', parent=MMENGINE_TRANSFORMS, scope='kd',
                       locations=['kd.datasets'], build_func=_build_in_type_scope)
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope='kd',
+MODELS = KDRegistry('model', parent=MMENGINE_MODELS, scope='kd',
                   locations=['kd.distillers', 'kd.recorders', 'kd.connectors',
                              'kd.losses', 'kd.models'],
                   build_func=_build_model_in_type_scope)
-MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='kd',
+MODEL_WRAPPERS = KDRegistry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='kd',
                           locations=['kd.distillers'])
-WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS,
+WEIGHT_INITIALIZERS = KDRegistry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS,
                                scope='kd')
-OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, scope='kd')
-OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='kd')
-OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor',
+OPTIMIZERS = KDRegistry('optimizer', parent=MMENGINE_OPTIMIZERS, scope='kd')
+OPTIM_WRAPPERS = KDRegistry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='kd')
+OPTIM_WRAPPER_CONSTRUCTORS = KDRegistry('optimizer wrapper constructor',
                                       parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope='kd')
-PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
+PARAM_SCHEDULERS = KDRegistry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
                             scope='kd')
-METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='kd',
+METRICS = KDRegistry('metric', parent=MMENGINE_METRICS, scope='kd',
                    locations=['kd.evaluation'])
-EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, scope='kd',
+EVALUATOR = KDRegistry('evaluator', parent=MMENGINE_EVALUATOR, scope='kd',
                      locations=['kd.evaluation'])
-TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, scope='kd')
-VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope='kd')
-VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, scope='kd')
-LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS, scope='kd')
+TASK_UTILS = KDRegistry('task util', parent=MMENGINE_TASK_UTILS, scope='kd')
+VISUALIZERS = KDRegistry('visualizer', parent=MMENGINE_VISUALIZERS, scope='kd')
+VISBACKENDS = KDRegistry('vis_backend', parent=MMENGINE_VISBACKENDS, scope='kd')
+LOG_PROCESSORS = KDRegistry('log_processor', parent=MMENGINE_LOG_PROCESSORS, scope='kd')
 
 
 def build_kd_module(cfg: dict, registry: Registry = MODELS, **default_args: Any):

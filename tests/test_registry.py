@@ -90,3 +90,13 @@ def test_kd_config_paths_resolve():
     assert cfg.model.backbone.base_channels == 16
     with pytest.raises(FileNotFoundError, match='retinanet_student_digits.py'):
         resolve_config_path('kd::quickstart/retinanet_studnet_digits.py')
+
+
+def test_kd_scope_falls_back_to_mmdet_names():
+    """Under the kd scope (e.g. a `kd::` base config) unprefixed mmdet names resolve."""
+    pytest.importorskip('mmdet')
+    from kd.registry import TASK_UTILS, VISUALIZERS
+    assert MODELS.get('RetinaNet').__module__.startswith('mmdet.')
+    assert VISUALIZERS.get('DetLocalVisualizer').__module__.startswith('mmdet.')
+    assert TASK_UTILS.get('MaxIoUAssigner').__module__.startswith('mmdet.')
+    assert MODELS.get('NoSuchThingAnywhere') is None

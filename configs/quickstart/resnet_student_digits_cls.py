@@ -1,4 +1,4 @@
-# Student: CIFAR ResNet-8 (8 base channels, ~20 k parameters) on DigitsCls.
+# Student: CIFAR ResNet-8 (16 base channels, ~78 k parameters) on DigitsCls.
 _base_ = [
     '../_base_/datasets/digits_cls.py',
     '../_base_/schedules/cls_sgd_short.py',
@@ -7,5 +7,5 @@ _base_ = [
 model = dict(
     type='ImageClassifier',
     data_preprocessor=_base_.data_preprocessor,
-    backbone=dict(type='CifarResNet', depth=8, base_channels=8),
-    head=dict(type='LinearClsHead', num_classes=10, in_channels=32))
+    backbone=dict(type='CifarResNet', depth=8, base_channels=16),
+    head=dict(type='LinearClsHead', num_classes=10, in_channels=64))

@@ -42,6 +42,13 @@ def load_config(path: str, cfg_options: Sequence[str] = (), work_dir: Optional[s
         env_cfg = cfg.setdefault('env_cfg', {})
         dist_cfg = env_cfg.setdefault('dist_cfg', {})
         dist_cfg['backend'] = 'gloo'
+        if launcher != 'none':
+            # DDP over CPU modules takes no device_ids (MMEngine passes LOCAL_RANK)
+            wrapper = cfg.get('model_wrapper_cfg') or dict(
+                type='MMDistributedDataParallel', broadcast_buffers=False,
+                find_unused_parameters=cfg.get('find_unused_parameters', False))
+            wrapper.setdefault('device_ids', None)
+            cfg.model_wrapper_cfg = wrapper
     return cfg
 
 
@@ -52,6 +59,25 @@ def build_runner(cfg: Config):
 
     from kd.utils import register_all_modules
     register_all_modules(init_default_scope=False)
+    _init_cpu_process_group(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)
+
+
+def _init_cpu_process_group(cfg: Config) -> None:
+    """Start the gloo process group for CPU-only distributed runs.
+
+    MMEngine's ``init_dist`` calls ``torch.cuda.set_device`` for the pytorch
+    launcher, which a CPU-only torch does not have. Starting the group here
+    (from torchrun's environment variables) makes the Runner skip that call.
+    """
+    import torch
+    import torch.distributed as dist
+    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available() \
+            or not dist.is_available() or dist.is_initialized():
+        return
+    import datetime
+    timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
+    dist.init_process_group(backend='gloo', init_method='env://',
+                            timeout=datetime.timedelta(seconds=timeout))

@@ -32,11 +32,10 @@ def model_cfg_and_scope(spec: Any, base_dir: Optional[str] = None,
         full = Config.fromfile(path)
         if 'model' not in full:
             raise KeyError(f'{what} config "{spec["config"]}" ({path}) has no `model` entry')
-        cfg = full.model.to_dict() if isinstance(full.model, ConfigDict) else dict(full.model)
-        return cfg, full.get('default_scope', None), full
+        return ConfigDict(copy.deepcopy(full.model)), full.get('default_scope', None), full
     if isinstance(spec, (dict, ConfigDict)) and 'type' in spec:
-        cfg = spec.to_dict() if isinstance(spec, ConfigDict) else copy.deepcopy(dict(spec))
-        return cfg, None, None
+        # ConfigDict (not dict): mmdet models read e.g. test_cfg.min_bbox_size as attributes
+        return ConfigDict(copy.deepcopy(spec)), None, None
     raise TypeError(
         f'{what} must be a model config dict (with "type") or dict(config=PATH, ...); '
         f'got {type(spec).__name__}: {spec!r:.200}')
@@ -45,7 +44,7 @@ def model_cfg_and_scope(spec: Any, base_dir: Optional[str] = None,
 def build_model(cfg: dict, scope: Optional[str]) -> nn.Module:
     """Build a model config under ``scope`` (its own config's default scope)."""
     scope = scope or _current_scope()
-    cfg = copy.deepcopy(cfg)
+    cfg = ConfigDict(copy.deepcopy(cfg))
     if scope and '_scope_' not in cfg and not (isinstance(cfg.get('type'), str)
                                                and '.' in cfg['type']):
         cfg['_scope_'] = scope

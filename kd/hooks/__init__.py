@@ -1,4 +1,5 @@
-"""Hooks: student export (loss-weight schedules and stop-distillation follow)."""
+"""Hooks: student export, distributed consistency check."""
+from .consistency import WeightsConsistencyHook
 from .student_checkpoint import StudentCheckpointHook
 
-__all__ = ['StudentCheckpointHook']
+__all__ = ['StudentCheckpointHook', 'WeightsConsistencyHook']

@@ -38,7 +38,8 @@ class StudentCheckpointHook(Hook):
             runner.logger.warning('StudentCheckpointHook: the model has no `student`; '
                                   'nothing exported.')
             return
-        dataset = getattr(getattr(runner, '_train_dataloader', None), 'dataset', None)
+        loop = getattr(runner, '_train_loop', None)
+        dataset = getattr(getattr(loop, 'dataloader', None), 'dataset', None)
         meta = dict(dataset_meta=getattr(dataset, 'metainfo', None), iter=runner.iter,
                     epoch=runner.epoch, kd_exported_student=True)
         path = osp.join(self.out_dir or runner.work_dir, name)

@@ -22,6 +22,9 @@ Arguments:
         paper's loss), ``'sum'`` (sum over samples), ``'mean'`` (mean over every
         sample-class element, as ``F.kl_div(reduction='mean')``: ``batchmean / C``)
         or ``'none'`` (per-sample loss of shape ``(N, *extra)``).
+    teacher_detach: treat the teacher logits as a constant (default). ``False``
+        lets gradients flow into the teacher side too, for online / mutual
+        distillation where both networks train.
 
 Logits are ``(N, C)`` or ``(N, C, *extra)`` with the class dimension 1 (e.g. a
 dense classification map); the extra dimensions are treated as more samples.
@@ -45,10 +48,11 @@ class KDLoss(nn.Module):
         tau: softmax temperature.
         loss_weight: factor applied to the loss.
         reduction: ``'batchmean'``, ``'sum'``, ``'mean'`` or ``'none'``.
+        teacher_detach: stop gradients into the teacher logits.
     """
 
     def __init__(self, tau: float = 1.0, loss_weight: float = 1.0,
-                 reduction: str = 'batchmean') -> None:
+                 reduction: str = 'batchmean', teacher_detach: bool = True) -> None:
         super().__init__()
         if tau <= 0:
             raise ValueError(f'tau must be positive, got {tau}')
@@ -57,13 +61,15 @@ class KDLoss(nn.Module):
         self.tau = tau
         self.loss_weight = loss_weight
         self.reduction = reduction
+        self.teacher_detach = teacher_detach
 
     def forward(self, student: Tensor, teacher: Tensor, **kwargs) -> Tensor:
         """Compute the loss.
 
         Args:
             student: student logits ``(N, C, *extra)``.
-            teacher: teacher logits of the same shape (treated as a constant).
+            teacher: teacher logits of the same shape (a constant unless
+                ``teacher_detach=False``).
 
         Returns:
             A scalar, or the per-sample loss ``(N, *extra)`` for ``'none'``.
@@ -76,7 +82,9 @@ class KDLoss(nn.Module):
         num_classes = student.shape[1]
         dtype = torch.promote_types(student.dtype, torch.float32)  # fp16 -> fp32
         log_q = F.log_softmax(student.to(dtype).movedim(1, -1) / self.tau, dim=-1)
-        log_p = F.log_softmax(teacher.detach().to(dtype).movedim(1, -1) / self.tau, dim=-1)
+        if self.teacher_detach:
+            teacher = teacher.detach()
+        log_p = F.log_softmax(teacher.to(dtype).movedim(1, -1) / self.tau, dim=-1)
         per_sample = (log_p.exp() * (log_p - log_q)).sum(dim=-1) * self.tau**2
         if self.reduction == 'none':
             loss = per_sample
@@ -89,4 +97,5 @@ class KDLoss(nn.Module):
         return self.loss_weight * loss
 
     def extra_repr(self) -> str:
-        return f'tau={self.tau}, loss_weight={self.loss_weight}, reduction={self.reduction!r}'
+        return (f'tau={self.tau}, loss_weight={self.loss_weight}, '
+                f'reduction={self.reduction!r}, teacher_detach={self.teacher_detach}')
