@@ -40,9 +40,13 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
-from mmengine.registry import DefaultScope, Registry, build_from_cfg
-from mmengine.registry import build_model_from_cfg, build_runner_from_cfg
-
+from mmengine.registry import (
+    DefaultScope,
+    Registry,
+    build_from_cfg,
+    build_model_from_cfg,
+    build_runner_from_cfg,
+)
 
 # Scopes searched, in order, for a name that is neither in kd nor in MMEngine.
 FALLBACK_SCOPES = ('mmdet', 'mmpretrain')

@@ -83,6 +83,7 @@ def test_register_all_modules_sets_scope():
 
 def test_kd_config_paths_resolve():
     from mmengine.config import Config
+
     import kd  # noqa: F401
     from kd.utils.config import resolve_config_path
     path = resolve_config_path('kd::quickstart/retinanet_student_digits.py')

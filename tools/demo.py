@@ -54,7 +54,7 @@ def final_metrics(work_dir: str) -> dict | None:
     return None
 
 
-def train(name: str, config: str, work_dir: str, options: list[str]) -> dict:
+def train(name: str, config: str, work_dir: str, options: list[str], threads: int = 0) -> dict:
     """Train one run in a subprocess (progress lines only); return its metrics."""
     done = final_metrics(work_dir)
     if done is not None and osp.exists(osp.join(work_dir, 'DONE')):
@@ -67,8 +67,11 @@ def train(name: str, config: str, work_dir: str, options: list[str]) -> dict:
     start = time.time()
     os.makedirs(work_dir, exist_ok=True)
     with open(osp.join(work_dir, 'train_output.log'), 'w') as out:
+        env = dict(os.environ)
+        if threads:
+            env['OMP_NUM_THREADS'] = str(threads)
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, bufsize=1)
+                                text=True, bufsize=1, env=env)
         last_report = 0.
         for line in proc.stdout:
             out.write(line)
@@ -94,12 +97,12 @@ def train(name: str, config: str, work_dir: str, options: list[str]) -> dict:
 def complexity(config: str) -> tuple[float, float]:
     """Params (M) and GFLOPs of a detector config at 96x96 input."""
     import torch
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
     from mmengine.analysis import get_model_complexity_info
     from mmengine.config import Config
 
     import kd  # noqa: F401
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
     register_all_modules()
     model = MODELS.build(Config.fromfile(osp.join(ROOT, config)).model).eval()
     params = sum(p.numel() for p in model.parameters()) / 1e6
@@ -126,6 +129,9 @@ def main() -> None:
                         help=f'distillation recipes to run: {list(RECIPES)} or config paths')
     parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'demo'))
     parser.add_argument('--teacher-checkpoint', help='use this teacher instead of training one')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs trained at the same time (each with '
+                        'OMP_NUM_THREADS=cores/jobs); 2 suits a 2-core machine with several seeds')
     args = parser.parse_args()
 
     start = time.time()
@@ -143,17 +149,29 @@ def main() -> None:
         teacher_metrics = None
 
     rows = [('teacher', TEACHER_CFG, [teacher_metrics] if teacher_metrics else [])]
-    student_runs = [train(f'student seed {s}', STUDENT_CFG,
-                          osp.join(args.work_dir, f'student_seed{s}'), [f'randomness.seed={s}'])
-                    for s in args.seeds]
-    rows.append(('student', STUDENT_CFG, student_runs))
+    jobs = []  # (row name, args of train())
+    for s in args.seeds:
+        jobs.append(('student', (f'student seed {s}', STUDENT_CFG,
+                                 osp.join(args.work_dir, f'student_seed{s}'),
+                                 [f'randomness.seed={s}'])))
+    names = ['student']
     for recipe in args.recipes:
         config = RECIPES.get(recipe, recipe)
         name = recipe if recipe in RECIPES else osp.splitext(osp.basename(recipe))[0]
-        runs = [train(f'{name} seed {s}', config, osp.join(args.work_dir, f'{name}_seed{s}'),
-                      [f'randomness.seed={s}', f'model.teacher.checkpoint={teacher_ckpt}'])
-                for s in args.seeds]
-        rows.append((f'student + {name}', STUDENT_CFG, runs))
+        names.append(f'student + {name}')
+        for s in args.seeds:
+            jobs.append((f'student + {name}', (
+                f'{name} seed {s}', config, osp.join(args.work_dir, f'{name}_seed{s}'),
+                [f'randomness.seed={s}', f'model.teacher.checkpoint={teacher_ckpt}'])))
+    threads = max(1, (os.cpu_count() or 2) // args.jobs) if args.jobs > 1 else 0
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [(row, pool.submit(train, *targs, threads=threads)) for row, targs in jobs]
+        results = [(row, f.result()) for row, f in futures]
+    student_runs = [m for row, m in results if row == 'student']
+    rows.append(('student', STUDENT_CFG, student_runs))
+    for name in names[1:]:
+        rows.append((name, STUDENT_CFG, [m for row, m in results if row == name]))
 
     base50 = [r['coco/bbox_mAP_50'] for r in student_runs]
     base = [r['coco/bbox_mAP'] for r in student_runs]

@@ -3,7 +3,7 @@
 _base_ = [
     '../_base_/models/retinanet_r18_digits.py',
     '../_base_/datasets/digits_det.py',
-    '../_base_/schedules/det_sgd_iters.py',
+    '../_base_/schedules/det_adamw_iters.py',
     '../_base_/default_runtime_det.py',
 ]
 width = 16

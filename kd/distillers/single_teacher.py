@@ -72,6 +72,10 @@ def _fill_channels(cfg: dict, student: Any, teacher: Any) -> dict:
         cfg['in_channels'] = s_ch
     if 'out_channels' in params and cfg.get('out_channels') is None:
         cfg['out_channels'] = t_ch
+    if 'student_channels' in params and cfg.get('student_channels') is None:
+        cfg['student_channels'] = s_ch
+    if 'teacher_channels' in params and cfg.get('teacher_channels') is None:
+        cfg['teacher_channels'] = t_ch
     if 'in_features' in params and cfg.get('in_features') is None:
         cfg['in_features'] = s_last
     if 'out_features' in params and cfg.get('out_features') is None:
@@ -84,7 +88,7 @@ class _Entry:
 
     def __init__(self, name: str, cfg: dict):
         known = {'student', 'teacher', 'loss', 'connector', 'teacher_connector', 'levels',
-                 'share_loss'}
+                 'share_loss', 'levelwise'}
         unknown = set(cfg) - known
         if unknown:
             raise KeyError(f'distill entry "{name}" has unknown keys {sorted(unknown)}; '
@@ -102,6 +106,8 @@ class _Entry:
         self.teacher_connector_cfg = cfg.get('teacher_connector')
         self.levels: Optional[List[int]] = cfg.get('levels')
         self.share_loss = bool(cfg.get('share_loss', False))
+        # levelwise=False hands whole tuple records to one loss (IRG across layers)
+        self.levelwise = bool(cfg.get('levelwise', True))
         self.num_levels: Optional[int] = None   # None: a single tensor record
         self.pass_data_samples = False
 
@@ -344,7 +350,7 @@ class SingleTeacherDistiller(BaseModel):
                             f'{err.args[0] if err.args else err}') from err
 
     def _select_levels(self, entry: _Entry, record: Any) -> Any:
-        levels = _as_levels(record)
+        levels = _as_levels(record) if entry.levelwise else None
         if levels is None or entry.levels is None:
             return record
         try:
@@ -358,7 +364,10 @@ class SingleTeacherDistiller(BaseModel):
         if probed:
             s_rec = self._select_levels(entry, s_rec)
             t_rec = self._select_levels(entry, t_rec)
-            s_levels, t_levels = _as_levels(s_rec), _as_levels(t_rec)
+            if entry.levelwise:
+                s_levels, t_levels = _as_levels(s_rec), _as_levels(t_rec)
+            else:
+                s_levels = t_levels = None
             if (s_levels is None) != (t_levels is None) or (
                     s_levels is not None and len(s_levels) != len(t_levels)):
                 raise ValueError(
@@ -404,8 +413,13 @@ class SingleTeacherDistiller(BaseModel):
         n_losses = 1 if entry.share_loss else len(s_items)
         losses = []
         for i in range(n_losses):
+            loss_cfg = copy.deepcopy(dict(entry.loss_cfg))
+            if probed:  # losses with their own layers (MGD, VID) get channels too
+                s_ref = self._connect(self.connectors, name, i, s_items[i], t_items[i]) \
+                    if connectors is not None else s_items[i]
+                loss_cfg = _fill_channels(loss_cfg, s_ref, t_items[i])
             try:
-                losses.append(build_kd_module(copy.deepcopy(dict(entry.loss_cfg))))
+                losses.append(build_kd_module(loss_cfg))
             except (TypeError, KeyError) as err:
                 raise type(err)(f'distill entry "{name}", loss {entry.loss_cfg.get("type")!r}: '
                                 f'{err.args[0] if err.args else err}') from err
@@ -423,6 +437,9 @@ class SingleTeacherDistiller(BaseModel):
                 for i, (s, t) in enumerate(zip(s_items, t_items)):
                     s2 = self._connect(self.connectors, name, i, s, t)
                     t2 = self._connect(self.teacher_connectors, name, i, t, s)
+                    loss_fn = self.distill_losses[name][0 if entry.share_loss else i]
+                    if getattr(loss_fn, 'shape_check', 'same') != 'same':
+                        continue  # relation losses compare within each side
                     if isinstance(s2, torch.Tensor) and isinstance(t2, torch.Tensor) \
                             and s2.shape != t2.shape:
                         raise ValueError(self._mismatch_message(entry, i, s, t, s2))
@@ -511,6 +528,8 @@ class SingleTeacherDistiller(BaseModel):
         t_rec = self._select_levels(entry, self._get(self.teacher_recorders, name, 'teacher'))
         s_items = [s_rec] if entry.num_levels is None else _as_levels(s_rec)
         t_items = [t_rec] if entry.num_levels is None else _as_levels(t_rec)
+        if not entry.levelwise:
+            s_items, t_items = [s_rec], [t_rec]
         if s_items is None or t_items is None or len(s_items) != len(t_items) or (
                 entry.num_levels is not None and len(s_items) != entry.num_levels):
             raise ValueError(f'distill entry "{name}": expected {entry.num_levels or 1} '

@@ -1,5 +1,29 @@
 """Distillation losses: ``forward(student, teacher, **kwargs)``, one method a file."""
-from .feature import ChannelWiseDivergence, FeatureMSELoss
-from .logits import KDLoss
+from .feature import (
+    ATLoss,
+    ChannelWiseDivergence,
+    FBKDLoss,
+    FeatureMSELoss,
+    ICKDLoss,
+    MGDLoss,
+    NSTLoss,
+    PKDLoss,
+    PKTLoss,
+)
+from .logits import (
+    DISTLoss,
+    DKDLoss,
+    KDLoss,
+    LogitsL1Loss,
+    LogitsMSELoss,
+    SoftCrossEntropyLoss,
+    WSLDLoss,
+)
+from .relation import CRDLoss, IRGLoss, RKDLoss, SPKDLoss, VIDLoss
+from .utils import labels_from_data_samples
 
-__all__ = ['KDLoss', 'FeatureMSELoss', 'ChannelWiseDivergence']
+__all__ = ['KDLoss', 'FeatureMSELoss', 'ChannelWiseDivergence', 'ATLoss', 'ICKDLoss', 'MGDLoss',
+           'NSTLoss', 'PKDLoss', 'PKTLoss', 'FBKDLoss']
+__all__ += ['DKDLoss', 'DISTLoss', 'WSLDLoss', 'LogitsMSELoss', 'LogitsL1Loss',
+            'SoftCrossEntropyLoss', 'SPKDLoss', 'RKDLoss', 'VIDLoss', 'IRGLoss', 'CRDLoss',
+            'labels_from_data_samples']

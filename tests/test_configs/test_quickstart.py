@@ -45,11 +45,11 @@ def test_det_quickstart_trains_and_evaluates(config, tiny_digits_det, tmp_path):
 
 
 def test_teacher_is_bigger_than_student():
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
     from mmengine.config import Config
 
     from kd.utils.config import resolve_config_path
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
     register_all_modules()
     sizes = {}
     for path in DET_CONFIGS:

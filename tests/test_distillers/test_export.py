@@ -47,8 +47,9 @@ def test_export_round_trip_into_init_detector(tmp_path):
     meta = dict(dataset_meta=dict(classes=tuple(str(i) for i in range(10))), iter=1)
     torch.save({'meta': meta, 'state_dict': model.state_dict(), 'optimizer': {}}, ckpt)
     out = tmp_path / 'student.pth'
-    res = subprocess.run([sys.executable, osp.join(ROOT, 'tools/model_converters/export_student.py'),
-                          str(ckpt), '--out', str(out)], capture_output=True, text=True)
+    tool = osp.join(ROOT, 'tools/model_converters/export_student.py')
+    res = subprocess.run([sys.executable, tool, str(ckpt), '--out', str(out)],
+                         capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     exported = torch.load(out, weights_only=True)
     assert set(exported) == {'meta', 'state_dict'}

@@ -260,3 +260,32 @@ def test_loss_receives_data_samples_when_declared(teacher_files):
                                             loss=dict(type='_SamplesLoss'))))
     model.loss(*toy_batch(n=4))
     assert seen['n'] == 4
+
+
+def test_loss_channels_filled_and_shape_check_skipped_for_vid(teacher_files):
+    """VID maps 8 student channels to 16 teacher channels itself: no connector needed."""
+    model = make(teacher_files, dict(v=dict(student='backbone.layer2', teacher='backbone.layer2',
+                                            loss=dict(type='VIDLoss'))))
+    vid = model.distill_losses['v'][0]
+    assert (vid.in_channels, vid.out_channels) == (8, 16)
+    losses = model.loss(*toy_batch())
+    assert torch.isfinite(losses['distill.v'])
+
+
+def test_levelwise_false_passes_whole_records(teacher_files):
+    import torch.nn as nn
+    seen = {}
+
+    @MODELS.register_module(force=True)
+    class _CountLevels(nn.Module):
+        shape_check = 'none'
+
+        def forward(self, student, teacher):
+            seen['levels'] = (len(student), len(teacher))
+            return sum(s.mean() for s in student) * 0
+
+    model = make(teacher_files, dict(x=dict(student='neck', teacher='neck', levelwise=False,
+                                            loss=dict(type='_CountLevels'))))
+    assert len(model.distill_losses['x']) == 1
+    model.loss(*toy_batch())
+    assert seen['levels'] == (2, 2)

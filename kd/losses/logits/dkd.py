@@ -9,7 +9,7 @@ target / non-target mass of ``p = softmax(z / tau)``; ``p^`` the softmax of
 ``z / tau - 1000 * onehot(y)``, i.e. over the non-target classes)::
 
     TCKD = tau**2 * mean_n KL(b_t || b_s),   NCKD = tau**2 * mean_n KL(p^_t || p^_s)
-    L = loss_weight * w(iter) * (alpha * TCKD + beta * NCKD),  w = min(iter / warmup, 1)
+    L = loss_weight * w * (alpha * TCKD + beta * NCKD),  w = min((iter + 1) / warmup_iters, 1)
 
 Reference implementation: mdistiller's ``dkd_loss`` (``mdistiller/distillers/DKD.py``):
 same masking by ``-1000``, ``KL(sum) * tau**2 / N`` for both terms and the

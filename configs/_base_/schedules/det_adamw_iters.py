@@ -1,4 +1,7 @@
-# Short iteration-based SGD schedule for the embedded detection data.
+# Short iteration-based schedule for the embedded detection data.
+# AdamW, not SGD: the detectors train from scratch (no model-zoo weights here) and
+# in 600 iterations the student reached 0.225 mAP with AdamW (lr 2e-3, wd 0.05)
+# against 0.020 with SGD (lr 0.02, momentum 0.9) on DigitsDet.
 max_iters = 1500
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
@@ -11,6 +14,6 @@ param_scheduler = [
 ]
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4),
+    optimizer=dict(type='AdamW', lr=0.002, weight_decay=0.05),
     clip_grad=dict(max_norm=35, norm_type=2))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
