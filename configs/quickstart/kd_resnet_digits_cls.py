@@ -2,7 +2,7 @@
 # Train the teacher first: tools/train.py configs/quickstart/resnet_teacher_digits_cls.py
 _base_ = ['./resnet_student_digits_cls.py']
 
-teacher_ckpt = 'work_dirs/resnet_teacher_digits_cls/epoch_6.pth'
+teacher_ckpt = 'work_dirs/resnet_teacher_digits_cls/epoch_10.pth'
 
 model = dict(
     _delete_=True,

@@ -641,3 +641,39 @@ def test_distiller_mgd_generation_is_trained(teacher_files):
     torch.testing.assert_close(losses['distill.mgd'], expected)
     losses['distill.mgd'].backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in gen_params)
+
+
+@pytest.fixture
+def wide_teacher_files(tmp_path):
+    """A toy teacher whose neck has 16 channels (the student's has 8)."""
+    cfg = tmp_path / 'wide_teacher.py'
+    cfg.write_text("default_scope = 'kd'\n"
+                   "model = dict(type='kd.ToyClassifier', width=8, out=16)\n")
+    torch.manual_seed(2)
+    teacher = MODELS.build(dict(type='kd.ToyClassifier', width=8, out=16))
+    ckpt = tmp_path / 'wide_teacher.pth'
+    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, ckpt)
+    return str(cfg), str(ckpt)
+
+
+def test_distiller_accepts_channel_free_losses_without_connector(wide_teacher_files):
+    # AT compares attention maps: 8 student vs 16 teacher channels need no connector
+    model = _distiller(wide_teacher_files, dict(at=dict(
+        student='neck', teacher='neck', loss=dict(type='ATLoss', loss_weight=1000.0))))
+    inputs, samples = toy_batch()
+    losses = model.loss(inputs, samples)
+    with torch.no_grad():
+        t_feats = model.teacher.extract_feat(inputs)
+    s_feats = model.student.extract_feat(inputs)
+    assert s_feats[0].shape[1] == 8 and t_feats[0].shape[1] == 16
+    expected = sum(1000.0 * at_reference(s.detach().double().numpy(), t.double().numpy(), 2)
+                   for s, t in zip(s_feats, t_feats))
+    assert losses['distill.at'].item() == pytest.approx(expected, rel=1e-5)
+    # MGD gets its channels from the probe and builds its own 1x1 align conv
+    model = _distiller(wide_teacher_files, dict(mgd=dict(
+        student='neck', teacher='neck', loss=dict(type='MGDLoss'))))
+    mgd = model.distill_losses['mgd'][0]
+    assert (mgd.student_channels, mgd.teacher_channels) == (8, 16)
+    assert mgd.align is not None and mgd.align.weight.shape == (16, 8, 1, 1)
+    model.loss(inputs, samples)['distill.mgd'].backward()
+    assert mgd.align.weight.grad is not None

@@ -67,6 +67,10 @@ class MGDLoss(nn.Module):
         out_channels: alias of ``teacher_channels``.
     """
 
+    # Channels may differ (own align conv, checked in forward): the distiller skips its
+    # same-shape check.
+    shape_check = 'none'
+
     def __init__(self, student_channels: Optional[int] = None,
                  teacher_channels: Optional[int] = None, alpha_mgd: float = 2e-5,
                  lambda_mgd: float = 0.65, loss_weight: float = 1.0,

@@ -45,6 +45,9 @@ class NSTLoss(nn.Module):
         loss_weight: factor applied to the loss.
     """
 
+    # Channels may differ (checked in forward): the distiller skips its same-shape check.
+    shape_check = 'none'
+
     def __init__(self, kernel: str = 'poly', loss_weight: float = 1.0) -> None:
         super().__init__()
         if kernel not in _KERNELS:

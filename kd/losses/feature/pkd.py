@@ -11,8 +11,9 @@ standard deviation over the batch and the spatial positions,
 
     L = loss_weight * sum_levels 1 / (2 * N * C * H * W) * sum (z(s) - z(t))**2
 
-which is ``1 - r`` for the Pearson correlation ``r`` of the two features
-(up to the ``std`` estimator and the ``1e-6``), so the student copies the
+which is the mean over channels of ``(1 - r_c) * (M - 1) / M`` for the
+Pearson correlation ``r_c`` of channel ``c`` of the two features over its
+``M = N*H*W`` values (up to the ``1e-6``), so the student copies the
 teacher's relative activations, not their magnitude.
 
 Reference implementation: ``PKDLoss`` of MMRazor (the authors' release):
@@ -59,6 +60,10 @@ class PKDLoss(nn.Module):
         loss_weight: factor applied to the loss.
         resize_stu: which side is resized when the spatial sizes differ.
     """
+
+    # Spatial sizes may differ (resized, checked in forward): the distiller skips its
+    # same-shape check.
+    shape_check = 'none'
 
     def __init__(self, loss_weight: float = 1.0, resize_stu: bool = True) -> None:
         super().__init__()

@@ -1,6 +1,8 @@
-# Short epoch-based SGD schedule for the embedded classification data (~940
-# iterations at batch 64; the loss sits near chance for the first ~300):
-# one warm-up epoch (linear, iteration-wise), then cosine decay to ~0.
+# Short epoch-based schedule for the embedded classification data (~940
+# iterations at batch 64): one warm-up epoch (linear, iteration-wise), then
+# cosine decay.  AdamW: with SGD (lr 0.1, nesterov) the from-scratch ResNet-8 sat
+# at chance for 300-550 iterations (16% top-1 after 6 epochs); AdamW reached
+# 73.5% top-1 in 10 epochs.
 max_epochs = 10
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()
@@ -8,7 +10,7 @@ test_cfg = dict()
 
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True))
+    optimizer=dict(type='AdamW', lr=0.003, weight_decay=0.05))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),
