@@ -15,3 +15,12 @@ def tiny_digits_det(tmp_path_factory):
     root = tmp_path_factory.mktemp('data') / 'digits_det'
     build_digits_det(str(root), seed=0, num_train=48, num_val=16)
     return str(root)
+
+
+@pytest.fixture(scope='session')
+def tiny_digits_cls(tmp_path_factory):
+    """A small DigitsCls (64 train / 32 val images) in a temporary folder."""
+    from kd.datasets.digits_data import build_digits_cls
+    root = tmp_path_factory.mktemp('data') / 'digits_cls'
+    build_digits_cls(str(root), seed=0, num_train=64, num_val=32)
+    return str(root)

@@ -31,6 +31,7 @@ TEACHER_CFG = 'configs/quickstart/retinanet_teacher_digits.py'
 STUDENT_CFG = 'configs/quickstart/retinanet_student_digits.py'
 RECIPES = {
     'cwd': 'configs/quickstart/cwd_retinanet_digits.py',
+    'dense_kd': 'configs/quickstart/dense_kd_retinanet_digits.py',
 }
 PROGRESS = re.compile(r'Iter\(train\) \[\s*(\d+)/(\d+)\].*?eta: (\S+)')
 

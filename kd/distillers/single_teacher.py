@@ -18,6 +18,7 @@ from kd.registry import MODELS, build_kd_module
 from .builder import build_model, load_teacher_weights, model_cfg_and_scope
 
 TEACHER_FORWARD_MODES = ('auto', 'backbone', 'extract_feat', 'tensor', 'loss')
+# plus 'head:<name>' (extract_feat, then the named head module), chosen by 'auto'
 
 
 def _as_levels(record: Any) -> Optional[List[Any]]:
@@ -208,7 +209,8 @@ class SingleTeacherDistiller(BaseModel):
         object.__setattr__(self, 'teacher', teacher)
         self.teacher_scope = t_scope
         self._teacher_forward_cfg = cfg.get('forward', 'auto')
-        if self._teacher_forward_cfg not in TEACHER_FORWARD_MODES:
+        if self._teacher_forward_cfg not in TEACHER_FORWARD_MODES and not str(
+                self._teacher_forward_cfg).startswith('head:'):
             raise ValueError(f'teacher forward={self._teacher_forward_cfg!r} is not one of '
                              f'{TEACHER_FORWARD_MODES}')
         self._setup_input_conversion()
@@ -242,6 +244,13 @@ class SingleTeacherDistiller(BaseModel):
             return 'backbone'
         if names <= {'backbone', 'neck', 'extract_feat'} and hasattr(model, 'extract_feat'):
             return 'extract_feat'
+        heads = names - {'backbone', 'neck', 'extract_feat'}
+        if len(heads) == 1 and hasattr(model, 'extract_feat'):
+            head = next(iter(heads))
+            if isinstance(children.get(head), nn.Module) and head not in ('roi_head', ):
+                # call the head module itself (mmdet's tensor mode calls
+                # head.forward directly, which bypasses forward hooks)
+                return f'head:{head}'
         return 'tensor'
 
     def _choose_teacher_mode(self, requested: str) -> str:
@@ -335,6 +344,8 @@ class SingleTeacherDistiller(BaseModel):
             return model.backbone(inputs)
         if mode == 'extract_feat':
             return model.extract_feat(inputs)
+        if mode.startswith('head:'):
+            return getattr(model, mode[len('head:'):])(model.extract_feat(inputs))
         if mode == 'tensor':
             return model(inputs, data_samples, mode='tensor')
         if mode == 'loss':

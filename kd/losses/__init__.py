@@ -1,4 +1,5 @@
 """Distillation losses: ``forward(student, teacher, **kwargs)``, one method a file."""
+from .detection import DenseHeadKDLoss
 from .feature import (
     ATLoss,
     ChannelWiseDivergence,
@@ -27,3 +28,4 @@ __all__ = ['KDLoss', 'FeatureMSELoss', 'ChannelWiseDivergence', 'ATLoss', 'ICKDL
 __all__ += ['DKDLoss', 'DISTLoss', 'WSLDLoss', 'LogitsMSELoss', 'LogitsL1Loss',
             'SoftCrossEntropyLoss', 'SPKDLoss', 'RKDLoss', 'VIDLoss', 'IRGLoss', 'CRDLoss',
             'labels_from_data_samples']
+__all__ += ['DenseHeadKDLoss']

@@ -67,3 +67,28 @@ def test_export_refuses_plain_checkpoint(tmp_path):
     torch.save({'state_dict': {'backbone.w': torch.zeros(1)}}, path)
     with pytest.raises(KeyError, match='not a kd distillation checkpoint'):
         export_student(str(path), str(tmp_path / 'o.pth'))
+
+
+def test_head_records_run_extract_feat_then_head_only():
+    """Head records: the teacher runs backbone, neck and bbox_head, never its loss."""
+    from mmengine.config import Config
+
+    from kd.distillers import SingleTeacherDistiller
+    from kd.utils.config import resolve_config_path
+    student = Config.fromfile(resolve_config_path(STUDENT)).model
+    model = SingleTeacherDistiller(
+        student=dict(student.to_dict(), _scope_='mmdet'),
+        teacher=dict(config=TEACHER, allow_random_init=True),
+        distill=dict(cls=dict(student=dict(source='bbox_head', index=0),
+                              teacher=dict(source='bbox_head', index=0), levelwise=False,
+                              loss=dict(type='DenseHeadKDLoss'))),
+        probe_shape=(3, 96, 96))
+    assert model.teacher_forward_mode == 'head:bbox_head'
+    called = []
+    model.teacher.bbox_head.loss = lambda *a, **k: called.append(1)
+    x = torch.randn(2, 3, 96, 96)
+    with model.teacher_recorders, torch.no_grad():
+        model._run(model.teacher, model.teacher_forward_mode, x, None, 'teacher')
+    levels = model.teacher_recorders.get('cls')
+    assert len(levels) == 3 and levels[0].shape == (2, 90, 12, 12) and not called
+    model.teacher_recorders.reset()

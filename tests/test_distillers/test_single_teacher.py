@@ -89,7 +89,7 @@ def test_teacher_runs_only_what_records_need(teacher_files):
     assert model.teacher.head.calls == calls, 'teacher head ran although no record needs it'
     logits = make(teacher_files, dict(kd=dict(student='head', teacher='head',
                                               loss=dict(type='KDLoss', tau=4.0))))
-    assert logits.teacher_forward_mode == 'tensor'
+    assert logits.teacher_forward_mode == 'head:head'
     backbone = make(teacher_files, dict(b=dict(student='backbone.layer2',
                                                teacher='backbone.layer2',
                                                loss=dict(type='FeatureMSELoss'),

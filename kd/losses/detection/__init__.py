@@ -1,0 +1,4 @@
+"""Detection-specific distillation losses."""
+from .dense_head_kd import DenseHeadKDLoss
+
+__all__ = ['DenseHeadKDLoss']
