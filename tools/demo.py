@@ -146,8 +146,8 @@ def main() -> None:
         teacher_metrics = train('teacher', TEACHER_CFG, teacher_dir, ['randomness.seed=0'])
         with open(osp.join(teacher_dir, 'last_checkpoint')) as f:
             teacher_ckpt = f.read().strip()
-    else:
-        teacher_metrics = None
+    else:  # a teacher trained earlier with tools/train.py: read its final validation
+        teacher_metrics = final_metrics(osp.dirname(osp.abspath(teacher_ckpt)))
 
     rows = [('teacher', TEACHER_CFG, [teacher_metrics] if teacher_metrics else [])]
     jobs = []  # (row name, args of train())

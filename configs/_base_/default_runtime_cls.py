@@ -20,3 +20,6 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0)
+
+# distributed runs check at the end that every rank holds the same weights
+custom_hooks = [dict(type='kd.WeightsConsistencyHook')]

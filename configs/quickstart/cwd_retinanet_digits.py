@@ -17,4 +17,5 @@ model = dict(
             connector=dict(type='ConvConnector'),   # 32 -> 64 channels, per level
             loss=dict(type='ChannelWiseDivergence', tau=1.0, loss_weight=1.0))))
 
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]
+custom_hooks = [dict(type='kd.StudentCheckpointHook'),
+                dict(type='kd.WeightsConsistencyHook')]

@@ -19,4 +19,5 @@ model = dict(
             levelwise=False,                             # one normaliser over all levels
             loss=dict(type='DenseHeadKDLoss', tau=1.0, gamma=2.0, loss_weight=1.0))))
 
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]
+custom_hooks = [dict(type='kd.StudentCheckpointHook'),
+                dict(type='kd.WeightsConsistencyHook')]

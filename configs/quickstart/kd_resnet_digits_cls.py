@@ -14,4 +14,5 @@ model = dict(
         logits=dict(student='head.fc', teacher='head.fc',
                     loss=dict(type='KDLoss', tau=4.0, loss_weight=1.0))))
 
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]
+custom_hooks = [dict(type='kd.StudentCheckpointHook'),
+                dict(type='kd.WeightsConsistencyHook')]

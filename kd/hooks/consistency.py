@@ -44,6 +44,8 @@ class WeightsConsistencyHook(Hook):
         return total
 
     def after_run(self, runner) -> None:
+        if get_world_size() == 1:
+            return  # nothing to compare
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         mine = self.fingerprint(model)
         prints = [p.tolist() for p in all_gather(mine)]
