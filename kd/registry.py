@@ -63,6 +63,10 @@ class KDRegistry(Registry):
     registries of ``FALLBACK_SCOPES`` (imported on first need).
     """
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault('build_func', _build_in_type_scope)
+        super().__init__(*args, **kwargs)
+
     def get(self, key: str):
         obj = super().get(key)
         if obj is not None or not isinstance(key, str) or '.' in key:
@@ -103,14 +107,32 @@ def _scoped(cfg: Any) -> Any:
     return cfg
 
 
+def _own_scope(cfg: Any, registry: Registry) -> Any:
+    """Build an unprefixed kd type asked of a kd registry in the kd scope.
+
+    ``kd.registry.MODELS.build(dict(type='ImageClassifier'))`` must work even
+    when the current default scope is mmdet (a detection Runner sets it).
+    """
+    cfg = _scoped(cfg)
+    if not isinstance(cfg, dict) or '_scope_' in cfg:
+        return cfg
+    obj_type = cfg.get('type')
+    if isinstance(obj_type, str) and '.' not in obj_type and registry.scope == 'kd':
+        registry.import_from_location()
+        if obj_type in registry.module_dict:
+            cfg = copy.copy(cfg)
+            cfg['_scope_'] = 'kd'
+    return cfg
+
+
 def _build_in_type_scope(cfg, registry, default_args=None):
-    return build_from_cfg(_scoped(cfg), registry, default_args)
+    return build_from_cfg(_own_scope(cfg, registry), registry, default_args)
 
 
 def _build_model_in_type_scope(cfg, registry, default_args=None):
     if isinstance(cfg, list):
         return build_model_from_cfg(cfg, registry, default_args)
-    return build_model_from_cfg(_scoped(cfg), registry, default_args)
+    return build_model_from_cfg(_own_scope(cfg, registry), registry, default_args)
 
 
 RUNNERS = KDRegistry('runner', parent=MMENGINE_RUNNERS, scope='kd',
