@@ -1,12 +1,14 @@
 """The main job on the embedded data: teacher, student, distilled student, one table.
 
-    python tools/demo.py [--seeds 0 1 2] [--recipes cwd] [--work-dir work_dirs/demo]
+    python tools/demo.py [--seeds 0 1 2] [--recipes cwd dense_kd] [--jobs 2]
+                         [--work-dir work_dirs/demo] [--teacher-checkpoint CKPT]
 
 1. prepares DigitsDet (scikit-learn digits on 96-px canvases) if missing;
 2. trains the teacher (configs/quickstart/retinanet_teacher_digits.py) unless
-   its checkpoint exists;
-3. trains the baseline student and each distillation recipe, one run per seed
-   (finished runs are skipped, so an interrupted demo continues);
+   its checkpoint exists (or --teacher-checkpoint names one);
+3. trains the baseline student and each distillation recipe, one run per seed,
+   ``--jobs`` runs at a time (finished runs are skipped, so an interrupted demo
+   continues where it stopped);
 4. prints model | params | GFLOPs | mAP50 | mAP50-95 with deltas against the
    baseline student (mean ± std over seeds when there are several), and writes
    it to <work-dir>/results.md and results.json.
@@ -130,7 +132,7 @@ def main() -> None:
                         help=f'distillation recipes to run: {list(RECIPES)} or config paths')
     parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'demo'))
     parser.add_argument('--teacher-checkpoint', help='use this teacher instead of training one')
-    parser.add_argument('--jobs', type=int, default=1,
+    parser.add_argument('--jobs', type=int, default=min(2, os.cpu_count() or 1),
                         help='runs trained at the same time (each with '
                         'OMP_NUM_THREADS=cores/jobs); 2 suits a 2-core machine with several seeds')
     args = parser.parse_args()
