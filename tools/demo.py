@@ -107,11 +107,18 @@ def complexity(config: str) -> tuple[float, float]:
 
     import kd  # noqa: F401
     register_all_modules()
+    from mmengine.logging import MMLogger
     model = MODELS.build(Config.fromfile(osp.join(ROOT, config)).model).eval()
     params = sum(p.numel() for p in model.parameters()) / 1e6
-    with torch.no_grad():
-        info = get_model_complexity_info(model, inputs=(torch.zeros(1, 3, 96, 96), ),
-                                         show_table=False, show_arch=False)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('ERROR')  # the FLOP counter warns about every op it skips
+    try:
+        with torch.no_grad():
+            info = get_model_complexity_info(model, inputs=(torch.zeros(1, 3, 96, 96), ),
+                                             show_table=False, show_arch=False)
+    finally:
+        logger.setLevel(level)
     return params, info['flops'] / 1e9
 
 
