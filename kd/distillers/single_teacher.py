@@ -12,6 +12,7 @@ from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 from mmengine.utils import is_list_of
 
+from kd.engine.schedules import progress_factor, validate_schedule
 from kd.recorders import RecorderManager, build_recorder
 from kd.registry import MODELS, build_kd_module
 
@@ -89,7 +90,7 @@ class _Entry:
 
     def __init__(self, name: str, cfg: dict):
         known = {'student', 'teacher', 'loss', 'connector', 'teacher_connector', 'levels',
-                 'share_loss', 'levelwise'}
+                 'share_loss', 'levelwise', 'schedule'}
         unknown = set(cfg) - known
         if unknown:
             raise KeyError(f'distill entry "{name}" has unknown keys {sorted(unknown)}; '
@@ -109,6 +110,8 @@ class _Entry:
         self.share_loss = bool(cfg.get('share_loss', False))
         # levelwise=False hands whole tuple records to one loss (IRG across layers)
         self.levelwise = bool(cfg.get('levelwise', True))
+        self.schedule = validate_schedule(cfg['schedule'], f'distill entry "{name}" schedule') \
+            if cfg.get('schedule') is not None else None
         self.num_levels: Optional[int] = None   # None: a single tensor record
         self.pass_data_samples = False
 
@@ -133,6 +136,8 @@ class SingleTeacherDistiller(BaseModel):
             ``dict(source=..., type='module_outputs'|'module_inputs'|
             'method_outputs', index=i, call=k)``.
         calculate_student_loss: add the student's own task losses.
+        student_loss_schedule: a loss-weight schedule (``kd.engine.schedules``) for
+            the student's task losses; each distill entry takes ``schedule=...``.
         probe_shape: ``(C, H, W)`` of the dummy batch run once at build time to
             check record names and shapes and to infer connector channels;
             ``None`` skips the probe (then connectors need explicit channels
@@ -147,6 +152,7 @@ class SingleTeacherDistiller(BaseModel):
                  teacher: dict,
                  distill: Optional[Dict[str, dict]] = None,
                  calculate_student_loss: bool = True,
+                 student_loss_schedule: Optional[dict] = None,
                  probe_shape: Optional[Sequence[int]] = (3, 128, 128),
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  recipe_dir: Optional[str] = None,
@@ -177,6 +183,11 @@ class SingleTeacherDistiller(BaseModel):
         self.teacher_connectors = nn.ModuleDict()
         self.loss_weight_factors: Dict[str, float] = {n: 1.0 for n in self.entries}
         self.student_loss_factor = 1.0
+        self.student_loss_schedule = validate_schedule(
+            student_loss_schedule, 'student_loss_schedule') if student_loss_schedule else None
+        # set by kd.StopDistillHook: no distill loss and no teacher forward any more
+        self.distill_stopped = False
+        self._manual_progress: Optional[tuple] = None
         self._build_entries(probe_shape)
 
     # ------------------------------------------------------------------ build
@@ -503,11 +514,50 @@ class SingleTeacherDistiller(BaseModel):
 
     def active_entries(self) -> List[str]:
         """Entries whose weight factor is not zero (a zero factor skips them)."""
+        if self.distill_stopped:
+            return []
         return [n for n in self.entries if self.loss_weight_factors.get(n, 1.0) != 0]
+
+    def set_progress(self, iteration: int, epoch: int = 0, max_iters: Optional[int] = None,
+                     max_epochs: Optional[int] = None) -> None:
+        """Tell the schedules where training is (plain-PyTorch loops).
+
+        Inside MMEngine's Runner the progress is read from the message hub and
+        this is not needed.
+        """
+        self._manual_progress = (iteration, epoch, max_iters, max_epochs)
+
+    def _progress(self) -> Optional[tuple]:
+        if self._manual_progress is not None:
+            return self._manual_progress
+        from mmengine.logging import MessageHub
+        hub = MessageHub.get_current_instance()
+        it = hub.get_info('iter')
+        if it is None:
+            return None
+        return (it, hub.get_info('epoch') or 0, hub.get_info('max_iters'),
+                hub.get_info('max_epochs'))
+
+    def update_factors(self) -> Dict[str, float]:
+        """Recompute every scheduled factor from the training progress."""
+        scheduled = {n: e.schedule for n, e in self.entries.items() if e.schedule}
+        if not scheduled and self.student_loss_schedule is None:
+            return {}
+        progress = self._progress()
+        if progress is None:
+            return {}
+        factors = {}
+        for name, cfg in scheduled.items():
+            self.loss_weight_factors[name] = factors[name] = progress_factor(cfg, *progress)
+        if self.student_loss_schedule is not None:
+            self.student_loss_factor = factors['student'] = progress_factor(
+                self.student_loss_schedule, *progress)
+        return factors
 
     def loss(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> dict:
         """Student losses (``student.*``) and one ``distill.<entry>`` per entry."""
         losses: Dict[str, Any] = OrderedDict()
+        factors = self.update_factors()
         active = self.active_entries()
         if active:
             with self.teacher_recorders, torch.no_grad():
@@ -530,6 +580,9 @@ class SingleTeacherDistiller(BaseModel):
         finally:
             self.student_recorders.reset()
             self.teacher_recorders.reset()
+        for name, value in factors.items():  # logged, not optimised
+            losses[f'factor.{name}'] = torch.tensor(0.0 if self.distill_stopped and
+                                                    name != 'student' else value)
         return losses
 
     def distill_loss(self, name: str, data_samples: Optional[list] = None) -> torch.Tensor:

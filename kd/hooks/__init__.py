@@ -1,5 +1,6 @@
-"""Hooks: student export, distributed consistency check."""
+"""Hooks: stop distillation, student export, distributed consistency check."""
 from .consistency import WeightsConsistencyHook
+from .stop_distill import StopDistillHook
 from .student_checkpoint import StudentCheckpointHook
 
-__all__ = ['StudentCheckpointHook', 'WeightsConsistencyHook']
+__all__ = ['StopDistillHook', 'StudentCheckpointHook', 'WeightsConsistencyHook']
