@@ -16,3 +16,6 @@ model = dict(
 
 custom_hooks = [dict(type='kd.StudentCheckpointHook'),
                 dict(type='kd.WeightsConsistencyHook')]
+
+# evaluate the teacher once beside the student (logged as teacher/<metric>)
+val_cfg = dict(type='kd.DistillValLoop')

@@ -136,6 +136,9 @@ class SingleTeacherDistiller(BaseModel):
             ``dict(source=..., type='module_outputs'|'module_inputs'|
             'method_outputs', index=i, call=k)``.
         calculate_student_loss: add the student's own task losses.
+        student_init_from_teacher: module names (``['neck', 'bbox_head']``) whose
+            tensors are copied from the teacher into the student wherever name and
+            shape match; what was copied and skipped is logged.
         student_loss_schedule: a loss-weight schedule (``kd.engine.schedules``) for
             the student's task losses; each distill entry takes ``schedule=...``.
         probe_shape: ``(C, H, W)`` of the dummy batch run once at build time to
@@ -153,6 +156,7 @@ class SingleTeacherDistiller(BaseModel):
                  distill: Optional[Dict[str, dict]] = None,
                  calculate_student_loss: bool = True,
                  student_loss_schedule: Optional[dict] = None,
+                 student_init_from_teacher: Optional[Sequence[str]] = None,
                  probe_shape: Optional[Sequence[int]] = (3, 128, 128),
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  recipe_dir: Optional[str] = None,
@@ -171,6 +175,8 @@ class SingleTeacherDistiller(BaseModel):
         self.student_scope = s_scope
         self.calculate_student_loss = calculate_student_loss
         self._build_teacher(teacher, recipe_dir)
+        self._init_from_teacher = list(student_init_from_teacher or [])
+        self.init_report = self.init_student_from_teacher(self._init_from_teacher)
 
         self.entries: Dict[str, _Entry] = {
             name: _Entry(name, dict(cfg)) for name, cfg in distill.items()}
@@ -225,6 +231,45 @@ class SingleTeacherDistiller(BaseModel):
             raise ValueError(f'teacher forward={self._teacher_forward_cfg!r} is not one of '
                              f'{TEACHER_FORWARD_MODES}')
         self._setup_input_conversion()
+
+    def init_student_from_teacher(self, prefixes: Sequence[str]) -> Dict[str, List[str]]:
+        """Copy teacher tensors under ``prefixes`` into the student where shapes match.
+
+        Returns:
+            ``{'copied': [...], 'skipped': ['name (why)', ...]}``.
+        """
+        report: Dict[str, List[str]] = {'copied': [], 'skipped': []}
+        if not prefixes:
+            return report
+        s_state = self.student.state_dict()
+        t_state = self.teacher.state_dict()
+        names = dict(self.student.named_modules())
+        for prefix in prefixes:
+            if prefix not in names:
+                import difflib
+                close = difflib.get_close_matches(prefix, list(names), n=3)
+                raise KeyError(f'student_init_from_teacher: the student has no module '
+                               f'"{prefix}"' + (f'; closest: {close}' if close else ''))
+        with torch.no_grad():
+            for key, value in s_state.items():
+                if not any(key == p or key.startswith(p + '.') for p in prefixes):
+                    continue
+                src = t_state.get(key)
+                if src is None:
+                    report['skipped'].append(f'{key} (not in the teacher)')
+                elif src.shape != value.shape:
+                    report['skipped'].append(
+                        f'{key} (teacher {tuple(src.shape)} vs student {tuple(value.shape)})')
+                else:
+                    value.copy_(src)
+                    report['copied'].append(key)
+        from mmengine.logging import print_log
+        print_log(f'student_init_from_teacher: copied {len(report["copied"])} tensors'
+                  f'{": " + ", ".join(report["copied"]) if report["copied"] else ""}; '
+                  f'skipped {len(report["skipped"])}'
+                  f'{": " + "; ".join(report["skipped"]) if report["skipped"] else ""}',
+                  logger='current')
+        return report
 
     def _make_recorders(self, side: str, model: nn.Module) -> RecorderManager:
         recorders = {}
@@ -492,6 +537,17 @@ class SingleTeacherDistiller(BaseModel):
         if name not in modules:
             return x
         return modules[name][level](x, ref)
+
+    def init_weights(self) -> None:
+        """Initialise as configured, then re-apply ``student_init_from_teacher``.
+
+        The Runner calls ``init_weights`` after building the model; without the
+        second copy the student's own initialisation would overwrite the
+        teacher's tensors.
+        """
+        super().init_weights()
+        if self._init_from_teacher:
+            self.init_report = self.init_student_from_teacher(self._init_from_teacher)
 
     # ----------------------------------------------------------------- device
     def _apply(self, fn, *args, **kwargs):

@@ -1,4 +1,6 @@
-"""Training-loop helpers: loss-weight schedules."""
+"""Training-loop helpers: loss-weight schedules, the distillation validation loop."""
 from .schedules import SCHEDULE_TYPES, progress_factor, schedule_factor, validate_schedule
+from .val_loop import DistillValLoop
 
-__all__ = ['SCHEDULE_TYPES', 'progress_factor', 'schedule_factor', 'validate_schedule']
+__all__ = ['SCHEDULE_TYPES', 'progress_factor', 'schedule_factor', 'validate_schedule',
+           'DistillValLoop']

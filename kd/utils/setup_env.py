@@ -45,6 +45,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import kd.connectors  # noqa: F401
     import kd.datasets  # noqa: F401
     import kd.distillers  # noqa: F401
+    import kd.engine  # noqa: F401
     import kd.evaluation  # noqa: F401
     import kd.hooks  # noqa: F401
     import kd.losses  # noqa: F401

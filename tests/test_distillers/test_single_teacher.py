@@ -289,3 +289,19 @@ def test_levelwise_false_passes_whole_records(teacher_files):
     assert len(model.distill_losses['x']) == 1
     model.loss(*toy_batch())
     assert seen['levels'] == (2, 2)
+
+
+def test_student_init_from_teacher_copies_matching_tensors(teacher_files, tmp_path):
+    """Student width 4 / neck out 8 vs teacher width 8 / out 8: only the head matches."""
+    model = make(teacher_files, NECK_CWD, student_init_from_teacher=['head', 'neck'])
+    report = model.init_report
+    assert sorted(report['copied']) == ['head.fc.bias', 'head.fc.weight',
+                                        'neck.lateral.0.bias', 'neck.lateral.1.bias']
+    assert any(k.startswith('neck.lateral.0.weight') for k in report['skipped'])
+    torch.testing.assert_close(model.student.head.fc.weight, model.teacher.head.fc.weight)
+    assert not torch.equal(model.student.neck.lateral[0].weight[:, :4],
+                           model.teacher.neck.lateral[0].weight[:, :4])
+    with pytest.raises(KeyError, match='no module "nek"'):
+        make(teacher_files, NECK_CWD, student_init_from_teacher=['nek'])
+    model.init_weights()  # what the Runner does before training
+    torch.testing.assert_close(model.student.head.fc.weight, model.teacher.head.fc.weight)

@@ -151,3 +151,54 @@ def test_resume_continues_schedule_and_stop_hook(teacher_files, tmp_path):  # no
     history = hub['train/factor.fpn'].data[0]
     assert list(history[-2:]) == pytest.approx([0.5, 0.0])
     assert len(calls) == 1, 'the teacher ran after StopDistillHook stopped distillation'
+
+
+def test_distill_val_loop_evaluates_teacher_once(teacher_files, tmp_path):  # noqa: F811
+    from mmengine.evaluator import BaseMetric
+
+    from kd.registry import METRICS
+
+    @METRICS.register_module(force=True)
+    class _Agreement(BaseMetric):
+        """Fraction of predictions equal to label; counts how often it processes."""
+        calls = 0
+
+        def process(self, data_batch, data_samples):
+            type(self).calls += 1
+            labels = [d['label'] for d in data_batch['data_samples']]
+            self.results += [int(p['pred'] == y) for p, y in zip(data_samples, labels)]
+
+        def compute_metrics(self, results):
+            return dict(acc=sum(results) / len(results))
+
+    from mmengine.runner import Runner
+    cfg, ckpt, _ = teacher_files
+    runner = Runner(
+        model=_distiller_cfg(teacher_files), work_dir=str(tmp_path),
+        train_dataloader=dict(dataset=_ToyData(), sampler=dict(type='InfiniteSampler'),
+                              batch_size=4, num_workers=0, collate_fn=_collate),
+        val_dataloader=dict(dataset=_ToyData(), sampler=dict(type='DefaultSampler',
+                                                             shuffle=False),
+                            batch_size=8, num_workers=0, collate_fn=_collate),
+        val_evaluator=dict(type='kd._Agreement'),
+        val_cfg=dict(type='kd.DistillValLoop'),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=False, max_iters=4, val_interval=2),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2,
+                                           save_best='auto'),
+                           logger=dict(type='LoggerHook', interval=1)),
+        default_scope='kd', experiment_name=f'valloop_{id(tmp_path)}')
+    runner.train()
+    # 32 val images / batch 8 = 4 batches: student twice (8) + teacher once (4)
+    assert _Agreement.calls == 12
+    metrics = runner.val_loop.run()
+    assert list(metrics)[0] == 'acc' and 'teacher/acc' in metrics
+    teacher = runner.model.teacher
+    expected = sum(int(teacher(torch.stack([_ToyData()[i]['inputs']])).argmax() == i % 3)
+                   for i in range(32)) / 32
+    assert metrics['teacher/acc'] == pytest.approx(expected)
+    import glob
+    import os.path as osp
+    best = [osp.basename(p) for p in glob.glob(str(tmp_path / 'best_*.pth'))]
+    assert best and all(b.startswith('best_acc_iter_') for b in best), best  # the student's
+    assert 'val/teacher/acc' in runner.message_hub.log_scalars
