@@ -109,3 +109,31 @@ def load_teacher_weights(teacher: nn.Module, checkpoint: str, base_dir: Optional
     teacher.load_state_dict({k: v for k, v in state.items() if k in own
                              and k not in mismatched}, strict=False)
     return data.get('meta', {}) if isinstance(data, dict) else {}
+
+
+def load_model_file(spec: dict, base_dir: Optional[str] = None) -> nn.Module:
+    """A whole pickled model (e.g. a pruned network no config can describe).
+
+    ``spec = dict(model_file=PATH, allow_unsafe_unpickle=True)``. Unpickling a
+    module runs code from the file, so it needs the explicit opt-in.
+    """
+    unknown = set(spec) - {'model_file', 'allow_unsafe_unpickle'}
+    if unknown:
+        raise KeyError(f'a model_file student takes only model_file and allow_unsafe_unpickle; '
+                       f'got {sorted(unknown)}')
+    path = spec['model_file']
+    if not osp.isabs(path) and base_dir and osp.isfile(osp.join(base_dir, path)):
+        path = osp.join(base_dir, path)
+    if not spec.get('allow_unsafe_unpickle', False):
+        raise ValueError(
+            f'student model_file "{spec["model_file"]}" is a pickled module: loading it runs '
+            'code stored in the file. If you trust the file (e.g. your own pruned model), set '
+            'student=dict(model_file=..., allow_unsafe_unpickle=True).')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'student model_file "{path}" does not exist')
+    import torch
+    model = torch.load(path, map_location='cpu', weights_only=False)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f'student model_file "{path}" holds a {type(model).__name__}, not a '
+                        'torch.nn.Module (save the whole model with torch.save(model, path))')
+    return model

@@ -16,7 +16,7 @@ from kd.engine.schedules import progress_factor, validate_schedule
 from kd.recorders import RecorderManager, build_recorder
 from kd.registry import MODELS, build_kd_module
 
-from .builder import build_model, load_teacher_weights, model_cfg_and_scope
+from .builder import build_model, load_model_file, load_teacher_weights, model_cfg_and_scope
 
 TEACHER_FORWARD_MODES = ('auto', 'backbone', 'extract_feat', 'tensor', 'loss')
 # plus 'head:<name>' (extract_feat, then the named head module), chosen by 'auto'
@@ -121,8 +121,10 @@ class SingleTeacherDistiller(BaseModel):
     """Train a student with a frozen teacher's records as extra targets.
 
     Args:
-        student: the student model config (usually ``_base_.model``) or
-            ``dict(config=PATH)``.
+        student: the student model config (usually ``_base_.model``),
+            ``dict(config=PATH)``, or ``dict(model_file=PATH,
+            allow_unsafe_unpickle=True)`` for a whole saved module (a pruned
+            network that no config describes).
         teacher: ``dict(config=PATH, checkpoint=PATH_OR_URL)``; PATH may be
             ``mmdet::...``, ``kd::...``, absolute or relative to the recipe.
             ``allow_random_init=True`` permits a missing checkpoint (tests,
@@ -166,8 +168,11 @@ class SingleTeacherDistiller(BaseModel):
             raise ValueError('calculate_student_loss=False with no distill entry leaves '
                              'nothing to train; add an entry to `distill` or set '
                              'calculate_student_loss=True.')
-        s_cfg, s_scope, _ = model_cfg_and_scope(student, recipe_dir, 'student')
-        student_model = build_model(s_cfg, s_scope)
+        if isinstance(student, dict) and 'model_file' in student:
+            student_model, s_scope = load_model_file(dict(student), recipe_dir), None
+        else:
+            s_cfg, s_scope, _ = model_cfg_and_scope(student, recipe_dir, 'student')
+            student_model = build_model(s_cfg, s_scope)
         if data_preprocessor is None:
             data_preprocessor = getattr(student_model, 'data_preprocessor', None)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)

@@ -305,3 +305,28 @@ def test_student_init_from_teacher_copies_matching_tensors(teacher_files, tmp_pa
         make(teacher_files, NECK_CWD, student_init_from_teacher=['nek'])
     model.init_weights()  # what the Runner does before training
     torch.testing.assert_close(model.student.head.fc.weight, model.teacher.head.fc.weight)
+
+
+def test_pruned_student_from_model_file(teacher_files, tmp_path):
+    """A whole saved (e.g. pruned) module is distilled like a config-built student."""
+    import torch.nn as nn
+    cfg, ckpt, _ = teacher_files
+    pruned = MODELS.build(toy_cfg(width=4, out=8))
+    pruned.backbone.layer2 = nn.Conv2d(4, 6, 3, stride=2, padding=1)  # "pruned" 8 -> 6
+    pruned.neck.lateral[1] = nn.Conv2d(6, 8, 1)
+    path = tmp_path / 'pruned.pth'
+    torch.save(pruned, path)
+    with pytest.raises(ValueError, match='allow_unsafe_unpickle'):
+        SingleTeacherDistiller(student=dict(model_file=str(path)),
+                               teacher=dict(config=cfg, checkpoint=ckpt), distill=NECK_CWD)
+    model = SingleTeacherDistiller(
+        student=dict(model_file=str(path), allow_unsafe_unpickle=True),
+        teacher=dict(config=cfg, checkpoint=ckpt), distill=NECK_CWD, probe_shape=(3, 16, 16))
+    assert model.student.backbone.layer2.out_channels == 6
+    for k, v in pruned.state_dict().items():
+        torch.testing.assert_close(model.student.state_dict()[k], v)
+    losses = model.loss(*toy_batch())
+    assert set(losses) == {'student.loss_cls', 'student.acc', 'distill.fpn'}
+    # the exported student is the pruned module's state dict
+    from kd.utils.export import student_state_dict
+    assert set(student_state_dict(model.state_dict())) == set(pruned.state_dict())
