@@ -224,13 +224,25 @@ class SingleTeacherDistiller(BaseModel):
                 'on purpose (tests, benchmarks), allow_random_init=True.')
         else:
             self.teacher_meta = {}
+        self._install_teacher(teacher, t_scope, cfg.get('forward', 'auto'), register=False)
+
+    def _install_teacher(self, teacher: nn.Module, scope: Optional[str], forward: str,
+                         register: bool) -> None:
+        """Freeze ``teacher`` and attach it.
+
+        ``register=False`` (a teacher from a checkpoint): not a registered
+        sub-module, so it stays out of state_dict(), parameters() (so out of the
+        optimizer and DDP) and train(). ``register=True`` (an EMA teacher, whose
+        weights are training state): a frozen sub-module saved in checkpoints.
+        """
         teacher.requires_grad_(False)
         teacher.eval()
-        # Not a registered sub-module: the teacher stays out of state_dict(),
-        # parameters() (so out of the optimizer and DDP) and train().
-        object.__setattr__(self, 'teacher', teacher)
-        self.teacher_scope = t_scope
-        self._teacher_forward_cfg = cfg.get('forward', 'auto')
+        if register:
+            self.teacher = teacher
+        else:
+            object.__setattr__(self, 'teacher', teacher)
+        self.teacher_scope = scope
+        self._teacher_forward_cfg = forward
         if self._teacher_forward_cfg not in TEACHER_FORWARD_MODES and not str(
                 self._teacher_forward_cfg).startswith('head:'):
             raise ValueError(f'teacher forward={self._teacher_forward_cfg!r} is not one of '
@@ -557,7 +569,8 @@ class SingleTeacherDistiller(BaseModel):
     # ----------------------------------------------------------------- device
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
-        self.teacher._apply(fn, *args, **kwargs)
+        if 'teacher' not in self._modules:  # a hidden teacher moves with the student
+            self.teacher._apply(fn, *args, **kwargs)
         return self
 
     def train(self, mode: bool = True) -> 'SingleTeacherDistiller':

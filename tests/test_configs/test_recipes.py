@@ -55,3 +55,12 @@ def test_cls_kd_recipe_trains(tiny_digits_cls, tmp_path):
     runner.train()
     assert 'train/distill.logits' in runner.message_hub.log_scalars
     assert 'accuracy/top1' in runner.val_loop.run()
+
+
+def test_self_distill_recipe_trains(tiny_digits_cls, tmp_path):
+    cfg = load_config('configs/self_distill/ema_kd_resnet_digits_cls.py',
+                      _cls_overrides(tiny_digits_cls, tmp_path))
+    runner = build_runner(cfg)
+    runner.train()
+    assert 'train/distill.logits' in runner.message_hub.log_scalars
+    assert int(runner.model.ema_updates) > 0
