@@ -207,7 +207,7 @@ class SingleTeacherDistiller(BaseModel):
             raise TypeError('teacher must be dict(config=PATH, checkpoint=PATH); got '
                             f'{cfg!r:.200}')
         cfg = dict(cfg)
-        known = {'config', 'checkpoint', 'allow_random_init', 'forward'}
+        known = {'config', 'checkpoint', 'allow_random_init', 'forward', 'trainable'}
         unknown = set(cfg) - known
         if unknown:
             raise KeyError(f'teacher has unknown keys {sorted(unknown)}; allowed: '
@@ -224,7 +224,11 @@ class SingleTeacherDistiller(BaseModel):
                 'on purpose (tests, benchmarks), allow_random_init=True.')
         else:
             self.teacher_meta = {}
-        self._install_teacher(teacher, t_scope, cfg.get('forward', 'auto'), register=False)
+        self.teacher_trainable = bool(cfg.get('trainable', False))
+        self._install_teacher(teacher, t_scope, cfg.get('forward', 'auto'),
+                              register=self.teacher_trainable)
+        if self.teacher_trainable:  # online distillation: the teacher learns too
+            teacher.requires_grad_(True)
 
     def _install_teacher(self, teacher: nn.Module, scope: Optional[str], forward: str,
                          register: bool) -> None:
@@ -575,7 +579,8 @@ class SingleTeacherDistiller(BaseModel):
 
     def train(self, mode: bool = True) -> 'SingleTeacherDistiller':
         super().train(mode)
-        self.teacher.eval()
+        if not getattr(self, 'teacher_trainable', False):
+            self.teacher.eval()
         return self
 
     # ---------------------------------------------------------------- forward
@@ -633,7 +638,14 @@ class SingleTeacherDistiller(BaseModel):
         losses: Dict[str, Any] = OrderedDict()
         factors = self.update_factors()
         active = self.active_entries()
-        if active:
+        if getattr(self, 'teacher_trainable', False):
+            # online distillation: the teacher trains on its own task loss
+            with self.teacher_recorders:
+                teacher_losses = self.teacher(self.teacher_inputs(inputs), data_samples,
+                                              mode='loss')
+            for key, value in teacher_losses.items():
+                losses[f'teacher.{key}'] = value
+        elif active:
             with self.teacher_recorders, torch.no_grad():
                 self._run(self.teacher, self.teacher_forward_mode,
                           self.teacher_inputs(inputs), data_samples, 'teacher')
@@ -694,7 +706,7 @@ class SingleTeacherDistiller(BaseModel):
             else:
                 raise TypeError(f'{key} is not a tensor or a list of tensors')
         loss = sum(v for k, v in log_vars if k.startswith('distill.') or
-                   (k.startswith('student.') and 'loss' in k))
+                   (k.startswith(('student.', 'teacher.')) and 'loss' in k))
         if not isinstance(loss, torch.Tensor):
             raise RuntimeError('no loss to optimise: every distill entry is switched off '
                                'and calculate_student_loss=False')

@@ -330,3 +330,25 @@ def test_pruned_student_from_model_file(teacher_files, tmp_path):
     # the exported student is the pruned module's state dict
     from kd.utils.export import student_state_dict
     assert set(student_state_dict(model.state_dict())) == set(pruned.state_dict())
+
+
+def test_online_teacher_trains_with_the_student(teacher_files):
+    cfg, ckpt, _ = teacher_files
+    model = SingleTeacherDistiller(
+        student=toy_cfg(width=4, out=8),
+        teacher=dict(config=cfg, checkpoint=ckpt, trainable=True),
+        distill=dict(kd=dict(student='head', teacher='head', loss=dict(type='KDLoss'))),
+        probe_shape=(3, 16, 16))
+    model.train()
+    assert model.teacher.training
+    assert any(k.startswith('teacher.') for k in model.state_dict())
+    own = {id(p) for p in model.parameters()}
+    assert {id(p) for p in model.teacher.parameters()} <= own
+    losses = model.loss(*toy_batch())
+    assert {'teacher.loss_cls', 'student.loss_cls', 'distill.kd'} <= set(losses)
+    total, _ = model.parse_losses(losses)
+    torch.testing.assert_close(total, losses['teacher.loss_cls'] + losses['student.loss_cls']
+                               + losses['distill.kd'])
+    total.backward()
+    assert model.teacher.head.fc.weight.grad is not None
+    assert model.student.head.fc.weight.grad is not None
