@@ -186,8 +186,7 @@ class SingleTeacherDistiller(BaseModel):
         self.entries: Dict[str, _Entry] = {
             name: _Entry(name, dict(cfg)) for name, cfg in distill.items()}
         self.student_recorders = self._make_recorders('student', self.student)
-        self.teacher_recorders = self._make_recorders('teacher', self.teacher)
-        self.teacher_forward_mode = self._choose_teacher_mode(self._teacher_forward_cfg)
+        self._prepare_teacher_recorders()
         self.student_forward_mode = self._choose_mode(self.student, self.student_recorders)
         self.distill_losses = nn.ModuleDict()
         self.connectors = nn.ModuleDict()
@@ -292,10 +291,36 @@ class SingleTeacherDistiller(BaseModel):
                   logger='current')
         return report
 
-    def _make_recorders(self, side: str, model: nn.Module) -> RecorderManager:
+    # --------------------------------------------------- teacher-side hooks
+    # (MultiTeacherDistiller overrides these five)
+    def _prepare_teacher_recorders(self) -> None:
+        self.teacher_recorders = self._make_recorders('teacher', self.teacher)
+        self.teacher_forward_mode = self._choose_teacher_mode(self._teacher_forward_cfg)
+
+    def _run_teachers(self, inputs, data_samples, probe: bool = False) -> None:
+        """Run the teacher (no grad) with its recorders on."""
+        mode = self.teacher_forward_mode
+        if probe and mode == 'loss':
+            mode = 'tensor'
+        with self.teacher_recorders, torch.no_grad():
+            self._run(self.teacher, mode, self.teacher_inputs(inputs), data_samples, 'teacher')
+
+    def _teacher_record(self, name: str) -> Any:
+        return self._get(self.teacher_recorders, name, 'teacher')
+
+    def _reset_teacher_records(self) -> None:
+        self.teacher_recorders.reset()
+
+    def _teacher_modules(self) -> List[nn.Module]:
+        return [self.teacher]
+
+    def _make_recorders(self, side: str, model: nn.Module,
+                        specs: Optional[Dict[str, Any]] = None) -> RecorderManager:
         recorders = {}
-        for name, entry in self.entries.items():
-            spec = entry.student_spec if side == 'student' else entry.teacher_spec
+        if specs is None:
+            specs = {name: (entry.student_spec if side == 'student' else entry.teacher_spec)
+                     for name, entry in self.entries.items()}
+        for name, spec in specs.items():
             try:
                 recorders[name] = build_recorder(spec, model)
             except (KeyError, TypeError) as err:
@@ -336,6 +361,9 @@ class SingleTeacherDistiller(BaseModel):
         return self._choose_mode(self.teacher, self.teacher_recorders)
 
     def _setup_input_conversion(self) -> None:
+        self._convert_inputs, self._norm = self._input_conversion(self.teacher)
+
+    def _input_conversion(self, teacher: nn.Module) -> tuple:
         """Precompute how to turn the student's normalised batch into the teacher's."""
         def norm(pre):
             if pre is None or not getattr(pre, '_enable_normalize', True):
@@ -349,7 +377,7 @@ class SingleTeacherDistiller(BaseModel):
             return bool(getattr(pre, '_channel_conversion', False))
 
         s_pre = self.data_preprocessor
-        t_pre = getattr(self.teacher, 'data_preprocessor', None)
+        t_pre = getattr(teacher, 'data_preprocessor', None)
         s_mean, s_std = norm(s_pre)
         t_mean, t_std = norm(t_pre)
         same_norm = ((s_mean is None and t_mean is None)
@@ -357,14 +385,15 @@ class SingleTeacherDistiller(BaseModel):
                          and s_mean.shape == t_mean.shape and torch.allclose(s_mean, t_mean)
                          and torch.allclose(s_std, t_std)))
         same_order = flips(s_pre) == flips(t_pre)
-        self._convert_inputs = not (same_norm and same_order)
-        self._norm = (s_mean, s_std, t_mean, t_std, not same_order)
+        return not (same_norm and same_order), (s_mean, s_std, t_mean, t_std, not same_order)
 
-    def teacher_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
+    def teacher_inputs(self, inputs: torch.Tensor, conversion: Optional[tuple] = None
+                       ) -> torch.Tensor:
         """The student's preprocessed batch in the teacher's normalisation."""
-        if not self._convert_inputs or not isinstance(inputs, torch.Tensor):
+        convert, norm = conversion or (self._convert_inputs, self._norm)
+        if not convert or not isinstance(inputs, torch.Tensor):
             return inputs
-        s_mean, s_std, t_mean, t_std, flip = self._norm
+        s_mean, s_std, t_mean, t_std, flip = norm
         x = inputs
         if s_mean is not None:
             x = x * s_std.to(x) + s_mean.to(x)
@@ -391,16 +420,13 @@ class SingleTeacherDistiller(BaseModel):
         was_training = self.student.training
         self.student.eval()
         try:
-            with self.teacher_recorders:
-                self._run(self.teacher, self.teacher_forward_mode if
-                          self.teacher_forward_mode != 'loss' else 'tensor',
-                          self.teacher_inputs(inputs), None, 'teacher')
+            self._run_teachers(inputs, None, probe=True)
             with self.student_recorders:
                 self._run(self.student, self.student_forward_mode, inputs, None, 'student')
             records = {}
             for name in self.entries:
                 records[name] = (self._get(self.student_recorders, name, 'student'),
-                                 self._get(self.teacher_recorders, name, 'teacher'))
+                                 self._teacher_record(name))
         except (KeyError, IndexError, RuntimeError) as err:
             raise RuntimeError(
                 f'the build-time probe (a forward of a {(2, ) + shape} dummy batch through '
@@ -411,7 +437,7 @@ class SingleTeacherDistiller(BaseModel):
         finally:
             self.student.train(was_training)
             self.student_recorders.reset()
-            self.teacher_recorders.reset()
+            self._reset_teacher_records()
         return records
 
     def _run(self, model: nn.Module, mode: str, inputs, data_samples, side: str):
@@ -573,14 +599,16 @@ class SingleTeacherDistiller(BaseModel):
     # ----------------------------------------------------------------- device
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
-        if 'teacher' not in self._modules:  # a hidden teacher moves with the student
-            self.teacher._apply(fn, *args, **kwargs)
+        for teacher in self._teacher_modules():
+            if not any(teacher is m for m in self._modules.values()):
+                teacher._apply(fn, *args, **kwargs)  # a hidden teacher moves with the student
         return self
 
     def train(self, mode: bool = True) -> 'SingleTeacherDistiller':
         super().train(mode)
         if not getattr(self, 'teacher_trainable', False):
-            self.teacher.eval()
+            for teacher in self._teacher_modules():
+                teacher.eval()
         return self
 
     # ---------------------------------------------------------------- forward
@@ -646,9 +674,7 @@ class SingleTeacherDistiller(BaseModel):
             for key, value in teacher_losses.items():
                 losses[f'teacher.{key}'] = value
         elif active:
-            with self.teacher_recorders, torch.no_grad():
-                self._run(self.teacher, self.teacher_forward_mode,
-                          self.teacher_inputs(inputs), data_samples, 'teacher')
+            self._run_teachers(inputs, data_samples)
         try:
             with self.student_recorders:
                 if self.calculate_student_loss:
@@ -665,7 +691,7 @@ class SingleTeacherDistiller(BaseModel):
                 losses[f'distill.{name}'] = value * self.loss_weight_factors.get(name, 1.0)
         finally:
             self.student_recorders.reset()
-            self.teacher_recorders.reset()
+            self._reset_teacher_records()
         for name, value in factors.items():  # logged, not optimised
             losses[f'factor.{name}'] = torch.tensor(0.0 if self.distill_stopped and
                                                     name != 'student' else value)
@@ -675,7 +701,7 @@ class SingleTeacherDistiller(BaseModel):
         """The loss of one entry from the current records, summed over levels."""
         entry = self.entries[name]
         s_rec = self._select_levels(entry, self._get(self.student_recorders, name, 'student'))
-        t_rec = self._select_levels(entry, self._get(self.teacher_recorders, name, 'teacher'))
+        t_rec = self._select_levels(entry, self._teacher_record(name))
         s_items = [s_rec] if entry.num_levels is None else _as_levels(s_rec)
         t_items = [t_rec] if entry.num_levels is None else _as_levels(t_rec)
         if not entry.levelwise:

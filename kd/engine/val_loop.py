@@ -45,23 +45,31 @@ class DistillValLoop(ValLoop):
             self._teacher_evaluator = runner.build_evaluator(evaluator_cfg)
             self._teacher_evaluator.dataset_meta = self.evaluator.dataset_meta
 
-    def _teacher(self):
+    def _teachers(self) -> Dict[str, torch.nn.Module]:
+        """``{prefix: teacher}``: ``teacher/`` for one, ``teacher/<name>/`` for several."""
         model = self.runner.model
         model = model.module if is_model_wrapper(model) else model
-        return getattr(model, 'teacher', None)
+        teachers = getattr(model, 'teachers', None)
+        if isinstance(teachers, dict):
+            return {f'teacher/{name}/': t for name, t in teachers.items()}
+        teacher = getattr(model, 'teacher', None)
+        return {'teacher/': teacher} if teacher is not None else {}
 
     @torch.no_grad()
     def _run_teacher(self) -> Dict[str, float]:
-        teacher = self._teacher()
-        if teacher is None:
+        teachers = self._teachers()
+        if not teachers:
             print_log('DistillValLoop: the model has no teacher; only the student is '
                       'evaluated', logger='current')
             return {}
-        for data_batch in self.dataloader:
-            outputs = teacher.val_step(data_batch)
-            self._teacher_evaluator.process(data_samples=outputs, data_batch=data_batch)
-        metrics = self._teacher_evaluator.evaluate(len(self.dataloader.dataset))
-        return {f'teacher/{k}': v for k, v in metrics.items()}
+        results: Dict[str, float] = {}
+        for prefix, teacher in teachers.items():
+            for data_batch in self.dataloader:
+                outputs = teacher.val_step(data_batch)
+                self._teacher_evaluator.process(data_samples=outputs, data_batch=data_batch)
+            metrics = self._teacher_evaluator.evaluate(len(self.dataloader.dataset))
+            results.update({f'{prefix}{k}': v for k, v in metrics.items()})
+        return results
 
     def run(self) -> dict:
         if self.evaluate_teacher and not self._teacher_metrics:

@@ -1,21 +1,13 @@
 """The distiller under DDP with 2 CPU processes (gloo): teacher outside DDP, ranks in sync."""
-import os
-import socket
-
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _worker(rank, world, port, cfg_path, ckpt, out_dir):
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
-    dist.init_process_group('gloo', rank=rank, world_size=world)
+def _worker(rank, world, init_file, cfg_path, ckpt, out_dir):
+    # a file rendezvous: no TCP port that another process could take meanwhile
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
+                            world_size=world)
     try:
         from mmengine.model import MMDistributedDataParallel
         from mmengine.optim import OptimWrapper
@@ -53,8 +45,8 @@ def test_ddp_two_cpu_processes(tmp_path):
     ckpt = tmp_path / 'teacher.pth'
     torch.save({'state_dict': MODELS.build(dict(type='kd.ToyClassifier', width=8,
                                                 out=8)).state_dict()}, ckpt)
-    mp.spawn(_worker, args=(2, _free_port(), str(cfg), str(ckpt), str(tmp_path)), nprocs=2,
-             join=True)
+    mp.spawn(_worker, args=(2, str(tmp_path / 'rendezvous'), str(cfg), str(ckpt),
+                            str(tmp_path)), nprocs=2, join=True)
     for rank in range(2):
         result = torch.load(tmp_path / f'rank{rank}.pt')
         assert result['same'], 'ranks diverged: gradients were not synchronised'
