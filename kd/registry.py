@@ -154,7 +154,8 @@ MODEL_WRAPPERS = KDRegistry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, sco
 WEIGHT_INITIALIZERS = KDRegistry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS,
                                scope='kd')
 OPTIMIZERS = KDRegistry('optimizer', parent=MMENGINE_OPTIMIZERS, scope='kd')
-OPTIM_WRAPPERS = KDRegistry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='kd')
+OPTIM_WRAPPERS = KDRegistry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='kd',
+                            locations=['kd.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = KDRegistry('optimizer wrapper constructor',
                                       parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope='kd')
 PARAM_SCHEDULERS = KDRegistry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,

@@ -141,6 +141,11 @@ class SingleTeacherDistiller(BaseModel):
         student_init_from_teacher: module names (``['neck', 'bbox_head']``) whose
             tensors are copied from the teacher into the student wherever name and
             shape match; what was copied and skipped is logged.
+        nan_policy: what a NaN/Inf ``student.*``/``distill.*`` loss does:
+            ``'raise'`` stops training with the entry names and the iteration;
+            ``'skip'`` logs and counts it (``nonfinite_steps``) and leaves the
+            step to ``optim_wrapper=dict(type='kd.SkipNonFiniteOptimWrapper')``,
+            which drops it without touching the weights.
         student_loss_schedule: a loss-weight schedule (``kd.engine.schedules``) for
             the student's task losses; each distill entry takes ``schedule=...``.
         probe_shape: ``(C, H, W)`` of the dummy batch run once at build time to
@@ -159,6 +164,7 @@ class SingleTeacherDistiller(BaseModel):
                  calculate_student_loss: bool = True,
                  student_loss_schedule: Optional[dict] = None,
                  student_init_from_teacher: Optional[Sequence[str]] = None,
+                 nan_policy: str = 'raise',
                  probe_shape: Optional[Sequence[int]] = (3, 128, 128),
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  recipe_dir: Optional[str] = None,
@@ -179,6 +185,10 @@ class SingleTeacherDistiller(BaseModel):
         self.student = student_model
         self.student_scope = s_scope
         self.calculate_student_loss = calculate_student_loss
+        if nan_policy not in ('raise', 'skip'):
+            raise ValueError(f"nan_policy must be 'raise' or 'skip', got {nan_policy!r}")
+        self.nan_policy = nan_policy
+        self.nonfinite_steps = 0
         self._build_teacher(teacher, recipe_dir)
         self._init_from_teacher = list(student_init_from_teacher or [])
         self.init_report = self.init_student_from_teacher(self._init_from_teacher)
@@ -721,6 +731,25 @@ class SingleTeacherDistiller(BaseModel):
             total = total + loss_fn(s, t, **kwargs)
         return total
 
+    def _check_finite(self, log_vars: list) -> None:
+        bad = [k for k, v in log_vars if k.startswith(('student.', 'teacher.', 'distill.'))
+               and isinstance(v, torch.Tensor) and not torch.isfinite(v).all()]
+        if not bad:
+            return
+        it = _iteration()
+        where = f' at iteration {it}' if it is not None else ''
+        values = ', '.join(f'{k}={float(v):g}' for k, v in log_vars if k in bad)
+        if self.nan_policy == 'raise':
+            raise FloatingPointError(
+                f'non-finite loss{where}: {values}. The weights were not updated. Lower the '
+                'learning rate or the loss weight of that entry, check its inputs, or set '
+                "nan_policy='skip' with optim_wrapper=dict(type='kd.SkipNonFiniteOptimWrapper')"
+                ' to drop such steps.')
+        self.nonfinite_steps += 1
+        from mmengine.logging import print_log
+        print_log(f'non-finite loss{where}: {values} ({self.nonfinite_steps} so far); '
+                  'kd.SkipNonFiniteOptimWrapper drops the step', logger='current', level=30)
+
     def parse_losses(self, losses: Dict[str, Any]):
         """Sum ``student.*loss*`` and every ``distill.*`` into ``loss``."""
         log_vars = []
@@ -736,10 +765,16 @@ class SingleTeacherDistiller(BaseModel):
         if not isinstance(loss, torch.Tensor):
             raise RuntimeError('no loss to optimise: every distill entry is switched off '
                                'and calculate_student_loss=False')
+        self._check_finite(log_vars)
         log_vars.insert(0, ['loss', loss])
         log_vars = OrderedDict((k, v.detach() if isinstance(v, torch.Tensor) else v)
                                for k, v in log_vars)
         return loss, log_vars
+
+
+def _iteration() -> Optional[int]:
+    from mmengine.logging import MessageHub
+    return MessageHub.get_current_instance().get_info('iter')
 
 
 def _scale(value, factor):

@@ -352,3 +352,31 @@ def test_online_teacher_trains_with_the_student(teacher_files):
     total.backward()
     assert model.teacher.head.fc.weight.grad is not None
     assert model.student.head.fc.weight.grad is not None
+
+
+def test_nonfinite_loss_raises_with_entry_name(teacher_files):
+    model = make(teacher_files, NECK_CWD)
+    losses = model.loss(*toy_batch())
+    losses['distill.fpn'] = losses['distill.fpn'] * float('nan')
+    with pytest.raises(FloatingPointError, match='distill.fpn=nan.*nan_policy'):
+        model.parse_losses(losses)
+    with pytest.raises(ValueError, match='nan_policy'):
+        make(teacher_files, NECK_CWD, nan_policy='ignore')
+
+
+def test_skip_policy_with_wrapper_leaves_weights_untouched(teacher_files):
+    from kd.engine import SkipNonFiniteOptimWrapper
+    model = make(teacher_files, NECK_CWD, nan_policy='skip')
+    optim = SkipNonFiniteOptimWrapper(torch.optim.AdamW(model.parameters(), lr=0.1,
+                                                        weight_decay=0.5))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    losses = model.loss(*toy_batch())
+    losses['student.loss_cls'] = losses['student.loss_cls'] + float('inf')
+    total, _ = model.parse_losses(losses)
+    optim.update_params(total)
+    assert optim.skipped_steps == 1 and model.nonfinite_steps == 1
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    total, _ = model.parse_losses(model.loss(*toy_batch()))
+    optim.update_params(total)           # a finite step updates as usual
+    assert not torch.equal(model.student.head.fc.weight, before['student.head.fc.weight'])
