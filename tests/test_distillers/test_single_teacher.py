@@ -6,19 +6,13 @@ import torch.nn.functional as F
 from kd.distillers import SingleTeacherDistiller
 from kd.registry import MODELS
 
-from .toy_models import toy_batch, toy_cfg
+from .toy_models import toy_batch, toy_cfg, write_toy_teacher
 
 
 @pytest.fixture
 def teacher_files(tmp_path):
     """A teacher config file and a matching checkpoint."""
-    cfg = tmp_path / 'teacher.py'
-    cfg.write_text("default_scope = 'kd'\nmodel = dict(type='kd.ToyClassifier', width=8, out=8)\n")
-    torch.manual_seed(1)
-    teacher = MODELS.build(dict(type='kd.ToyClassifier', width=8, out=8))
-    ckpt = tmp_path / 'teacher.pth'
-    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, ckpt)
-    return str(cfg), str(ckpt), teacher
+    return write_toy_teacher(tmp_path)
 
 
 def make(teacher_files, distill, **kwargs):

@@ -75,3 +75,15 @@ def toy_batch(n=4, size=16, seed=0):
     inputs = torch.randn(n, 3, size, size, generator=g)
     samples = [dict(label=torch.tensor(i % 3)) for i in range(n)]
     return inputs, samples
+
+
+def write_toy_teacher(tmp_path, width=8, out=8, seed=1):
+    """A toy teacher config file and a matching checkpoint: ``(config, checkpoint, model)``."""
+    cfg = tmp_path / 'teacher.py'
+    cfg.write_text("default_scope = 'kd'\n"
+                   f"model = dict(type='kd.ToyClassifier', width={width}, out={out})\n")
+    torch.manual_seed(seed)
+    teacher = MODELS.build(dict(type='kd.ToyClassifier', width=width, out=out))
+    ckpt = tmp_path / 'teacher.pth'
+    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, ckpt)
+    return str(cfg), str(ckpt), teacher

@@ -569,13 +569,8 @@ def test_feature_losses_build_from_config(cfg, cls):
 @pytest.fixture
 def teacher_files(tmp_path):
     """A toy teacher config file and a matching checkpoint."""
-    cfg = tmp_path / 'teacher.py'
-    cfg.write_text("default_scope = 'kd'\nmodel = dict(type='kd.ToyClassifier', width=8, out=8)\n")
-    torch.manual_seed(1)
-    teacher = MODELS.build(dict(type='kd.ToyClassifier', width=8, out=8))
-    ckpt = tmp_path / 'teacher.pth'
-    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, ckpt)
-    return str(cfg), str(ckpt)
+    from tests.test_distillers.toy_models import write_toy_teacher
+    return write_toy_teacher(tmp_path)[:2]
 
 
 def _distiller(teacher_files, distill):

@@ -407,13 +407,9 @@ def test_relation_losses_build_from_config(cfg, cls):
 # ---------------------------------------------------------- through the distiller
 @pytest.fixture
 def toy_teacher(tmp_path):
-    cfg = tmp_path / 'teacher.py'
-    cfg.write_text("default_scope = 'kd'\nmodel = dict(type='kd.ToyClassifier', width=8, out=8)\n")
-    torch.manual_seed(1)
-    teacher = MODELS.build(dict(type='kd.ToyClassifier', width=8, out=8))
-    ckpt = tmp_path / 'teacher.pth'
-    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, ckpt)
-    return dict(config=str(cfg), checkpoint=str(ckpt))
+    from tests.test_distillers.toy_models import write_toy_teacher
+    cfg, ckpt, _ = write_toy_teacher(tmp_path)
+    return dict(config=cfg, checkpoint=ckpt)
 
 
 # The distiller's build-time probe requires equal student / teacher shapes for
