@@ -35,14 +35,14 @@ RECIPES = {
     'cwd': 'configs/quickstart/cwd_retinanet_digits.py',
     'dense_kd': 'configs/quickstart/dense_kd_retinanet_digits.py',
 }
-PROGRESS = re.compile(r'Iter\(train\) \[\s*(\d+)/(\d+)\].*?eta: (\S+)')
+PROGRESS = re.compile(r'((?:Iter|Epoch)\(train\)\s+\[[^\]]*\](?:\[[^\]]*\])?).*?eta: (\S+)')
 
 
 def log(msg: str) -> None:
     print(f'[demo {time.strftime("%H:%M:%S")}] {msg}', flush=True)
 
 
-def final_metrics(work_dir: str) -> dict | None:
+def final_metrics(work_dir: str, key: str = 'coco/bbox_mAP') -> dict | None:
     """The last validation metrics of a finished run (from MMEngine's scalars.json)."""
     files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     for path in reversed(files):
@@ -50,16 +50,17 @@ def final_metrics(work_dir: str) -> dict | None:
         with open(path) as f:
             for line in f:
                 row = json.loads(line)
-                if 'coco/bbox_mAP' in row:
+                if key in row:
                     metrics = row
         if metrics is not None:
             return metrics
     return None
 
 
-def train(name: str, config: str, work_dir: str, options: list[str], threads: int = 0) -> dict:
+def train(name: str, config: str, work_dir: str, options: list[str], threads: int = 0,
+          key: str = 'coco/bbox_mAP') -> dict:
     """Train one run in a subprocess (progress lines only); return its metrics."""
-    done = final_metrics(work_dir)
+    done = final_metrics(work_dir, key)
     if done is not None and osp.exists(osp.join(work_dir, 'DONE')):
         log(f'{name}: finished earlier, reusing {work_dir}')
         return done
@@ -81,19 +82,18 @@ def train(name: str, config: str, work_dir: str, options: list[str], threads: in
             m = PROGRESS.search(line)
             if m and time.time() - last_report > 30:
                 last_report = time.time()
-                log(f'{name}: iter {m.group(1)}/{m.group(2)}, eta {m.group(3)}')
+                log(f'{name}: {" ".join(m.group(1).split())}, eta {m.group(2)}')
         proc.wait()
     if proc.returncode != 0:
         raise SystemExit(f'{name}: training failed (exit {proc.returncode}); see '
                          f'{osp.join(work_dir, "train_output.log")}')
-    metrics = final_metrics(work_dir)
+    metrics = final_metrics(work_dir, key)
     if metrics is None:
         raise SystemExit(f'{name}: no validation metrics in {work_dir}')
     minutes = (time.time() - start) / 60
     with open(osp.join(work_dir, 'DONE'), 'w') as f:
         json.dump(dict(minutes=minutes), f)
-    log(f'{name}: done in {minutes:.1f} min, mAP50-95 {metrics["coco/bbox_mAP"]:.3f}, '
-        f'mAP50 {metrics["coco/bbox_mAP_50"]:.3f}')
+    log(f'{name}: done in {minutes:.1f} min, {key} {metrics[key]:.3f}')
     return metrics
 
 

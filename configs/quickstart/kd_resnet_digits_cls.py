@@ -1,4 +1,4 @@
-# Logits KD (Hinton et al. 2015) on DigitsCls: CIFAR ResNet-8 student <- ResNet-20 teacher.
+# KD (Hinton et al. 2015) on logits, tau 4: CIFAR ResNet-8 student <- ResNet-20 teacher.
 # Train the teacher first: tools/train.py configs/quickstart/resnet_teacher_digits_cls.py
 _base_ = ['./resnet_student_digits_cls.py']
 
