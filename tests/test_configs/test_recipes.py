@@ -49,8 +49,12 @@ def test_cls_quickstart_trains(config, tiny_digits_cls, tmp_path):
     assert 'accuracy/top1' in runner.val_loop.run()
 
 
-def test_cls_kd_recipe_trains(tiny_digits_cls, tmp_path):
-    recipe = _with_random_teacher(tmp_path, 'configs/quickstart/kd_resnet_digits_cls.py')
+@pytest.mark.parametrize('recipe', ['configs/quickstart/kd_resnet_digits_cls.py',
+                                    'configs/dkd/dkd_resnet_digits_cls.py',
+                                    'configs/dist/dist_resnet_digits_cls.py',
+                                    'configs/wsld/wsld_resnet_digits_cls.py'])
+def test_cls_kd_recipe_trains(recipe, tiny_digits_cls, tmp_path):
+    recipe = _with_random_teacher(tmp_path, recipe)
     runner = build_runner(load_config(recipe, _cls_overrides(tiny_digits_cls, tmp_path)))
     runner.train()
     assert 'train/distill.logits' in runner.message_hub.log_scalars
