@@ -8,7 +8,9 @@ from tests.test_configs.test_quickstart import _tiny_det_overrides
 pytest.importorskip('mmdet')
 
 DET_RECIPES = ['configs/quickstart/cwd_retinanet_digits.py',
-               'configs/quickstart/dense_kd_retinanet_digits.py']
+               'configs/quickstart/dense_kd_retinanet_digits.py',
+               'configs/pkd/pkd_retinanet_digits.py', 'configs/mgd/mgd_retinanet_digits.py',
+               'configs/at/at_retinanet_digits.py', 'configs/fitnets/fitnets_retinanet_digits.py']
 
 
 def _with_random_teacher(tmp_path, recipe):
