@@ -28,6 +28,7 @@ import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 TEACHER_CFG = 'configs/quickstart/retinanet_teacher_digits.py'
 STUDENT_CFG = 'configs/quickstart/retinanet_student_digits.py'
@@ -99,27 +100,16 @@ def train(name: str, config: str, work_dir: str, options: list[str], threads: in
 
 def complexity(config: str) -> tuple[float, float]:
     """Params (M) and GFLOPs of a detector config at 96x96 input."""
-    import torch
+    from analysis_tools.get_flops import count
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
-    from mmengine.analysis import get_model_complexity_info
     from mmengine.config import Config
 
     import kd  # noqa: F401
     register_all_modules()
-    from mmengine.logging import MMLogger
-    model = MODELS.build(Config.fromfile(osp.join(ROOT, config)).model).eval()
-    params = sum(p.numel() for p in model.parameters()) / 1e6
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel('ERROR')  # the FLOP counter warns about every op it skips
-    try:
-        with torch.no_grad():
-            info = get_model_complexity_info(model, inputs=(torch.zeros(1, 3, 96, 96), ),
-                                             show_table=False, show_arch=False)
-    finally:
-        logger.setLevel(level)
-    return params, info['flops'] / 1e9
+    model = MODELS.build(Config.fromfile(osp.join(ROOT, config)).model)
+    params, flops = count(model, (3, 96, 96))
+    return params / 1e6, flops / 1e9
 
 
 def fmt(values: list[float], base: list[float] | None) -> str:

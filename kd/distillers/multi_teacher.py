@@ -9,7 +9,6 @@ import torch.nn as nn
 from kd.recorders import RecorderManager
 from kd.registry import MODELS
 
-from .builder import build_model, load_teacher_weights, model_cfg_and_scope
 from .single_teacher import SingleTeacherDistiller
 
 
@@ -74,24 +73,8 @@ class MultiTeacherDistiller(SingleTeacherDistiller):
         self._teacher_forward_cfgs: Dict[str, str] = {}
         self._conversions: Dict[str, tuple] = {}
         for name, cfg in cfgs.items():
-            if not isinstance(cfg, dict) or 'config' not in cfg:
-                raise TypeError(f'teacher "{name}" must be dict(config=PATH, checkpoint=PATH)')
-            cfg = dict(cfg)
-            unknown = set(cfg) - {'config', 'checkpoint', 'allow_random_init', 'forward'}
-            if unknown:
-                raise KeyError(f'teacher "{name}" has unknown keys {sorted(unknown)}')
-            t_cfg, t_scope, _ = model_cfg_and_scope(cfg, recipe_dir, f'teacher "{name}"')
-            model = build_model(t_cfg, t_scope)
-            if cfg.get('checkpoint'):
-                try:
-                    self.teacher_meta[name] = load_teacher_weights(
-                        model, cfg['checkpoint'], recipe_dir)
-                except KeyError as err:
-                    raise KeyError(f'teacher "{name}": {err.args[0]}') from err
-            elif not cfg.get('allow_random_init', False):
-                raise ValueError(f'teacher "{name}" has no checkpoint; a random teacher '
-                                 'silently ruins distillation (allow_random_init=True to '
-                                 'use one on purpose)')
+            model, _, self.teacher_meta[name] = self._load_teacher(
+                dict(cfg) if isinstance(cfg, dict) else cfg, recipe_dir, f'teacher "{name}"')
             model.requires_grad_(False)
             model.eval()
             teachers[name] = model

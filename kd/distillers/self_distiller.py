@@ -5,7 +5,6 @@ import copy
 from typing import Optional
 
 import torch
-import torch.nn as nn
 
 from kd.registry import MODELS
 
@@ -79,7 +78,3 @@ class SelfDistiller(SingleTeacherDistiller):
             self.ema_update()
         return super().loss(inputs, data_samples)
 
-    def train(self, mode: bool = True) -> 'SelfDistiller':
-        nn.Module.train(self, mode)
-        self.teacher.eval()
-        return self

@@ -9,7 +9,6 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
-from mmengine.registry import DefaultScope
 from mmengine.utils import is_list_of
 
 from kd.engine.schedules import progress_factor, validate_schedule
@@ -212,32 +211,45 @@ class SingleTeacherDistiller(BaseModel):
 
     # ------------------------------------------------------------------ build
     def _build_teacher(self, cfg: dict, recipe_dir: Optional[str]) -> None:
-        if not isinstance(cfg, dict) or 'config' not in cfg:
-            raise TypeError('teacher must be dict(config=PATH, checkpoint=PATH); got '
-                            f'{cfg!r:.200}')
-        cfg = dict(cfg)
-        known = {'config', 'checkpoint', 'allow_random_init', 'forward', 'trainable'}
-        unknown = set(cfg) - known
-        if unknown:
-            raise KeyError(f'teacher has unknown keys {sorted(unknown)}; allowed: '
-                           f'{sorted(known)}')
-        t_cfg, t_scope, _ = model_cfg_and_scope(cfg, recipe_dir, 'teacher')
-        teacher = build_model(t_cfg, t_scope)
-        checkpoint = cfg.get('checkpoint')
-        if checkpoint:
-            self.teacher_meta = load_teacher_weights(teacher, checkpoint, recipe_dir)
-        elif not cfg.get('allow_random_init', False):
-            raise ValueError(
-                'teacher has no checkpoint: a randomly initialised teacher silently '
-                'ruins distillation. Set teacher=dict(config=..., checkpoint=PATH) or, '
-                'on purpose (tests, benchmarks), allow_random_init=True.')
-        else:
-            self.teacher_meta = {}
+        teacher, t_scope, self.teacher_meta = self._load_teacher(
+            cfg, recipe_dir, 'teacher', extra_keys={'trainable'})
         self.teacher_trainable = bool(cfg.get('trainable', False))
         self._install_teacher(teacher, t_scope, cfg.get('forward', 'auto'),
                               register=self.teacher_trainable)
         if self.teacher_trainable:  # online distillation: the teacher learns too
             teacher.requires_grad_(True)
+
+    @staticmethod
+    def _load_teacher(cfg: dict, recipe_dir: Optional[str], label: str,
+                      extra_keys: frozenset = frozenset()) -> tuple:
+        """Build one teacher from ``dict(config, checkpoint, ...)`` and load it strictly.
+
+        Returns ``(model, default scope, checkpoint meta)``.
+        """
+        if not isinstance(cfg, dict) or 'config' not in cfg:
+            raise TypeError(f'{label} must be dict(config=PATH, checkpoint=PATH); got '
+                            f'{cfg!r:.200}')
+        known = {'config', 'checkpoint', 'allow_random_init', 'forward'} | set(extra_keys)
+        unknown = set(cfg) - known
+        if unknown:
+            raise KeyError(f'{label} has unknown keys {sorted(unknown)}; allowed: '
+                           f'{sorted(known)}')
+        t_cfg, t_scope, _ = model_cfg_and_scope(cfg, recipe_dir, label)
+        model = build_model(t_cfg, t_scope)
+        checkpoint = cfg.get('checkpoint')
+        if checkpoint:
+            try:
+                meta = load_teacher_weights(model, checkpoint, recipe_dir)
+            except KeyError as err:
+                raise KeyError(f'{label}: {err.args[0]}') from err
+        elif not cfg.get('allow_random_init', False):
+            raise ValueError(
+                f'{label} has no checkpoint: a randomly initialised teacher silently '
+                'ruins distillation. Set dict(config=..., checkpoint=PATH) or, '
+                'on purpose (tests, benchmarks), allow_random_init=True.')
+        else:
+            meta = {}
+        return model, t_scope, meta
 
     def _install_teacher(self, teacher: nn.Module, scope: Optional[str], forward: str,
                          register: bool) -> None:
@@ -782,7 +794,3 @@ def _scale(value, factor):
         return value * factor
     return [v * factor for v in value]
 
-
-def current_scope() -> Optional[str]:
-    inst = DefaultScope.get_current_instance()
-    return inst.scope_name if inst is not None else None
