@@ -12,6 +12,7 @@ from .feature import (
     PKTLoss,
 )
 from .logits import (
+    BYOTLoss,
     DISTLoss,
     DKDLoss,
     KDLoss,
@@ -28,4 +29,4 @@ __all__ = ['KDLoss', 'FeatureMSELoss', 'ChannelWiseDivergence', 'ATLoss', 'ICKDL
 __all__ += ['DKDLoss', 'DISTLoss', 'WSLDLoss', 'LogitsMSELoss', 'LogitsL1Loss',
             'SoftCrossEntropyLoss', 'SPKDLoss', 'RKDLoss', 'VIDLoss', 'IRGLoss', 'CRDLoss',
             'labels_from_data_samples']
-__all__ += ['DenseHeadKDLoss']
+__all__ += ['DenseHeadKDLoss', 'BYOTLoss']

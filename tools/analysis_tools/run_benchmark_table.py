@@ -44,6 +44,31 @@ def describe(config: str) -> str:
     return ''
 
 
+def run_grid(configs: list[str], seeds: list[int], jobs: int, work_dir: str, key: str,
+             cfg_options: list[str] | None = None) -> dict[str, list[float]]:
+    """Train every config once per seed (reusing finished runs); return its metric values.
+
+    Runs live in ``<work_dir>/<config name>_seed<k>``. Values are in percent
+    for COCO metrics (``coco/bbox_mAP`` 0.429 -> 42.9) and as logged otherwise.
+    """
+    tasks = []
+    for config in configs:
+        name = osp.splitext(osp.basename(config))[0]
+        for seed in seeds:
+            tasks.append((config, (f'{name} seed {seed}', config,
+                                   osp.join(work_dir, f'{name}_seed{seed}'),
+                                   [f'randomness.seed={seed}'] + list(cfg_options or []))))
+    threads = max(1, (os.cpu_count() or 2) // jobs) if jobs > 1 else 0
+    scale = 100 if key.startswith('coco') else 1
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [(c, pool.submit(train, *targs, threads=threads, key=key))
+                   for c, targs in tasks]
+        results: dict[str, list[float]] = {c: [] for c in configs}
+        for config, future in futures:
+            results[config].append(future.result()[key] * scale)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--baseline', required=True)
@@ -59,23 +84,8 @@ def main() -> None:
 
     key = args.metric or guess_metric(args.baseline)
     configs = [args.baseline] + list(args.recipes)
-    jobs = []
-    for config in configs:
-        name = osp.splitext(osp.basename(config))[0]
-        for seed in args.seeds:
-            jobs.append((config, seed, (f'{name} seed {seed}', config,
-                                        osp.join(args.work_dir, f'{name}_seed{seed}'),
-                                        [f'randomness.seed={seed}'] + args.cfg_options)))
-    threads = max(1, (os.cpu_count() or 2) // args.jobs) if args.jobs > 1 else 0
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [(c, s, pool.submit(train, *targs, threads=threads, key=key))
-                   for c, s, targs in jobs]
-        results = [(c, s, f.result()[key]) for c, s, f in futures]
-
-    def values(config):
-        return [v * (100 if key.startswith('coco') else 1) for c, _, v in results if c == config]
-
-    base = values(args.baseline)
+    results = run_grid(configs, args.seeds, args.jobs, args.work_dir, key, args.cfg_options)
+    base = results[args.baseline]
 
     def fmt(vals):
         text = f'{statistics.mean(vals):.1f}'
@@ -83,7 +93,7 @@ def main() -> None:
 
     lines = [f'| recipe | what | {key} | Δ vs baseline |', '|---|---|---|---|']
     for config in configs:
-        vals = values(config)
+        vals = results[config]
         delta = '' if config == args.baseline else \
             f'{statistics.mean(vals) - statistics.mean(base):+.1f}'
         lines.append(f'| `{config}` | {describe(config)} | {fmt(vals)} | {delta} |')

@@ -1,4 +1,5 @@
 """Losses on logits."""
+from .byot import BYOTLoss
 from .dist import DISTLoss
 from .dkd import DKDLoss
 from .kd_loss import KDLoss
@@ -7,4 +8,4 @@ from .soft_ce import SoftCrossEntropyLoss
 from .wsld import WSLDLoss
 
 __all__ = ['KDLoss', 'DKDLoss', 'DISTLoss', 'WSLDLoss', 'LogitsMSELoss', 'LogitsL1Loss',
-           'SoftCrossEntropyLoss']
+           'SoftCrossEntropyLoss', 'BYOTLoss']

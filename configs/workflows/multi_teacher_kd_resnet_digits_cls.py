@@ -1,0 +1,20 @@
+# Workflow: two teachers. KD (tau 4) towards the mean of two ResNet-20 teachers' logits (seeds 0
+# and 1). Train the second: tools/train.py configs/quickstart/resnet_teacher_digits_cls.py
+#   --work-dir work_dirs/resnet_teacher_digits_cls_seed1 --cfg-options randomness.seed=1
+_base_ = ['../quickstart/resnet_student_digits_cls.py']
+model = dict(
+    _delete_=True,
+    type='kd.MultiTeacherDistiller',
+    student=_base_.model,
+    teachers=dict(
+        t0=dict(config='kd::quickstart/resnet_teacher_digits_cls.py',
+                checkpoint='work_dirs/resnet_teacher_digits_cls/epoch_10.pth'),
+        t1=dict(config='kd::quickstart/resnet_teacher_digits_cls.py',
+                checkpoint='work_dirs/resnet_teacher_digits_cls_seed1/epoch_10.pth')),
+    probe_shape=(3, 32, 32),
+    distill=dict(logits=dict(
+        student='head.fc', teacher=dict(teachers=dict(t0=0.5, t1=0.5), source='head.fc'),
+        loss=dict(type='KDLoss', tau=4.0, loss_weight=1.0))))
+custom_hooks = [dict(type='kd.StudentCheckpointHook'),
+                dict(type='kd.WeightsConsistencyHook')]
+val_cfg = dict(type='kd.DistillValLoop')
