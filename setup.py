@@ -35,7 +35,14 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     include_package_data=True,
-    package_data={'kd': ['.mim/configs/**/*.py', '.mim/configs/**/*.md']},
+    # kd/.mim/{configs,tools,model-index.yml} are links to the repository's own
+    # (tracked in git; OpenMMLab's setup.py creates the same links at build time); a
+    # wheel gets copies, so `kd::` config paths work after a non-editable install.
+    # This is the layout openmim expects; `mim` itself is not tested here.
+    package_data={'kd': ['.mim/model-index.yml', '.mim/configs/**/*.py',
+                         '.mim/configs/**/*.md', '.mim/configs/**/*.yml',
+                         '.mim/tools/*.py', '.mim/tools/*.sh', '.mim/tools/**/*.py',
+                         '.mim/tools/**/*.sh']},
     install_requires=read_requirements('runtime.txt'),
     extras_require={
         'tests': read_requirements('tests.txt'),

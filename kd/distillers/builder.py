@@ -59,7 +59,7 @@ def build_model(cfg: dict, scope: Optional[str]) -> nn.Module:
 
 
 def load_teacher_weights(teacher: nn.Module, checkpoint: str, base_dir: Optional[str] = None,
-                         strict: bool = True) -> dict:
+                         strict: bool = True, allow_unsafe: bool = False) -> dict:
     """Load ``checkpoint`` into ``teacher``, strictly.
 
     A distillation checkpoint (keys ``student.*``) or an exported student is
@@ -76,7 +76,7 @@ def load_teacher_weights(teacher: nn.Module, checkpoint: str, base_dir: Optional
         from mmengine.runner import CheckpointLoader
         data = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     else:
-        data = load_checkpoint_file(path)
+        data = load_checkpoint_file(path, allow_unsafe=allow_unsafe)
     state = data.get('state_dict', data) if isinstance(data, dict) else data
     if not isinstance(state, dict):
         raise KeyError(f'teacher checkpoint "{checkpoint}" holds no state_dict')

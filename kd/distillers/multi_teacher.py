@@ -9,7 +9,7 @@ import torch.nn as nn
 from kd.recorders import RecorderManager
 from kd.registry import MODELS
 
-from .single_teacher import SingleTeacherDistiller
+from .single_teacher import SingleTeacherDistiller, _autocast, _float32
 
 
 def _weighted_mean(records: List[Any], weights: List[float]) -> Any:
@@ -39,7 +39,7 @@ class MultiTeacherDistiller(SingleTeacherDistiller):
         teachers: ``{name: dict(config=PATH, checkpoint=PATH, ...)}``, each
             as the ``teacher`` of :class:`SingleTeacherDistiller` (loaded
             strictly, frozen, kept out of checkpoints, re-normalised inputs,
-            minimal forward of its own).
+            minimal forward of its own, ``autocast='bf16'|'fp16'`` per teacher).
         distill: entries as for :class:`SingleTeacherDistiller`; the
             ``teacher`` side names the teacher:
 
@@ -72,6 +72,7 @@ class MultiTeacherDistiller(SingleTeacherDistiller):
         self.teacher_meta = {}
         self._teacher_forward_cfgs: Dict[str, str] = {}
         self._conversions: Dict[str, tuple] = {}
+        self._teacher_autocasts: Dict[str, Optional[str]] = {}
         for name, cfg in cfgs.items():
             model, _, self.teacher_meta[name] = self._load_teacher(
                 dict(cfg) if isinstance(cfg, dict) else cfg, recipe_dir, f'teacher "{name}"')
@@ -80,6 +81,7 @@ class MultiTeacherDistiller(SingleTeacherDistiller):
             teachers[name] = model
             self._teacher_forward_cfgs[name] = cfg.get('forward', 'auto')
             self._conversions[name] = self._input_conversion(model)
+            self._teacher_autocasts[name] = cfg.get('autocast')
         object.__setattr__(self, 'teachers', teachers)
         self.teacher_trainable = False
         self.teacher_scope = None
@@ -152,7 +154,8 @@ class MultiTeacherDistiller(SingleTeacherDistiller):
                 mode = 'tensor'
             if mode == 'none':
                 continue
-            with self.teacher_recorders_by_name[t], torch.no_grad():
+            with self.teacher_recorders_by_name[t], torch.no_grad(), \
+                    _autocast(inputs, None if probe else self._teacher_autocasts[t]):
                 self._run(self.teachers[t], mode,
                           self.teacher_inputs(inputs, self._conversions[t]), data_samples,
                           f'teacher "{t}"')
@@ -161,6 +164,8 @@ class MultiTeacherDistiller(SingleTeacherDistiller):
         parts = self._entry_teachers[name]
         records = [self._get(self.teacher_recorders_by_name[t], key, f'teacher "{t}"')
                    for t, key, _ in parts]
+        records = [_float32(r) if self._teacher_autocasts[t] else r
+                   for r, (t, _, _) in zip(records, parts)]
         if len(records) == 1:
             return records[0]
         return _weighted_mean(records, [w for _, _, w in parts])

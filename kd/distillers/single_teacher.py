@@ -1,6 +1,7 @@
 """SingleTeacherDistiller: a student trained with one frozen teacher's guidance."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 from collections import OrderedDict
@@ -19,6 +20,33 @@ from .builder import build_model, load_model_file, load_teacher_weights, model_c
 
 TEACHER_FORWARD_MODES = ('auto', 'backbone', 'extract_feat', 'tensor', 'loss')
 # plus 'head:<name>' (extract_feat, then the named head module), chosen by 'auto'
+
+# teacher=dict(autocast=...): the teacher forward runs under torch.autocast in this dtype
+TEACHER_AUTOCAST = {'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+
+def _autocast(inputs: Any, setting: Optional[str]):
+    """``torch.autocast`` for a teacher forward on ``inputs``' device (or a no-op)."""
+    if setting is None:
+        return contextlib.nullcontext()
+    device_type = inputs.device.type if isinstance(inputs, torch.Tensor) else 'cpu'
+    dtype = TEACHER_AUTOCAST[setting]
+    if device_type == 'cpu' and dtype is torch.float16:
+        raise ValueError("teacher autocast='fp16' needs a CUDA device: torch autocasts to "
+                         "float16 only on GPUs. On the CPU use autocast='bf16', or remove "
+                         '`autocast` from the teacher config.')
+    return torch.autocast(device_type=device_type, dtype=dtype)
+
+
+def _float32(record: Any) -> Any:
+    """``record`` with its half-precision (bf16/fp16) tensors cast to float32."""
+    if isinstance(record, torch.Tensor):
+        return record.float() if record.dtype in (torch.bfloat16, torch.float16) else record
+    if isinstance(record, (list, tuple)):
+        return type(record)(_float32(r) for r in record)
+    if isinstance(record, dict):
+        return {k: _float32(v) for k, v in record.items()}
+    return record
 
 
 def _as_levels(record: Any) -> Optional[List[Any]]:
@@ -129,7 +157,11 @@ class SingleTeacherDistiller(BaseModel):
             ``allow_random_init=True`` permits a missing checkpoint (tests,
             benchmarks); ``forward='auto'|'backbone'|'extract_feat'|'tensor'|
             'loss'`` chooses how much of the teacher runs (``auto``: the least
-            that produces every teacher record).
+            that produces every teacher record). ``autocast='bf16'|'fp16'`` runs
+            the frozen teacher's forward under ``torch.autocast`` (fp16 needs a GPU)
+            and hands float32 records to the losses; ``cache=PATH`` keeps each
+            entry's (single-tensor) teacher record per data set sample and skips
+            the teacher once a batch is stored (:mod:`kd.distillers.teacher_cache`).
         distill: ``{entry_name: dict(student=SPEC, teacher=SPEC, loss=CFG,
             connector=CFG|[CFG per level], teacher_connector=CFG,
             levels=[i, ...], share_loss=False)}``.  A SPEC is a module name
@@ -147,6 +179,13 @@ class SingleTeacherDistiller(BaseModel):
             which drops it without touching the weights.
         student_loss_schedule: a loss-weight schedule (``kd.engine.schedules``) for
             the student's task losses; each distill entry takes ``schedule=...``.
+        pseudo_labels: ``dict(score_thr=0.5, loss_weight=1.0)``: on images
+            flagged ``unlabeled`` (kd.SplitLabels, kd.UnlabeledImageDataset)
+            the teacher's detections above ``score_thr`` become the ground
+            truth of the student's task loss (``student.pseudo.*``, scaled by
+            ``loss_weight``; boxes per image logged). Without it unlabeled
+            images get no task loss at all; distill entries apply to every
+            image either way.
         probe_shape: ``(C, H, W)`` of the dummy batch run once at build time to
             check record names and shapes and to infer connector channels;
             ``None`` skips the probe (then connectors need explicit channels
@@ -164,6 +203,7 @@ class SingleTeacherDistiller(BaseModel):
                  student_loss_schedule: Optional[dict] = None,
                  student_init_from_teacher: Optional[Sequence[str]] = None,
                  nan_policy: str = 'raise',
+                 pseudo_labels: Optional[dict] = None,
                  probe_shape: Optional[Sequence[int]] = (3, 128, 128),
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  recipe_dir: Optional[str] = None,
@@ -187,6 +227,15 @@ class SingleTeacherDistiller(BaseModel):
         if nan_policy not in ('raise', 'skip'):
             raise ValueError(f"nan_policy must be 'raise' or 'skip', got {nan_policy!r}")
         self.nan_policy = nan_policy
+        if pseudo_labels is not None:
+            unknown = set(pseudo_labels) - {'score_thr', 'loss_weight'}
+            if unknown:
+                raise KeyError(f'pseudo_labels has unknown keys {sorted(unknown)}; use '
+                               'dict(score_thr=0.5, loss_weight=1.0)')
+            if not 0 <= float(pseudo_labels.get('score_thr', 0.5)) <= 1:
+                raise ValueError('pseudo_labels.score_thr must be in [0, 1], got '
+                                 f'{pseudo_labels["score_thr"]}')
+        self.pseudo_labels = dict(pseudo_labels) if pseudo_labels is not None else None
         self.nonfinite_steps = 0
         self._build_teacher(teacher, recipe_dir)
         self._init_from_teacher = list(student_init_from_teacher or [])
@@ -208,12 +257,27 @@ class SingleTeacherDistiller(BaseModel):
         self.distill_stopped = False
         self._manual_progress: Optional[tuple] = None
         self._build_entries(probe_shape)
+        self._setup_teacher_cache()
 
     # ------------------------------------------------------------------ build
+    # set by _build_teacher from teacher=dict(autocast=..., cache=...); class defaults
+    # for the distillers whose teacher is not loaded from a config (EMA, BYOT)
+    _teacher_autocast: Optional[str] = None
+    _teacher_cache_cfg: Optional[dict] = None
+    teacher_cache = None
+    _cached_records: Optional[Dict[str, torch.Tensor]] = None
+
     def _build_teacher(self, cfg: dict, recipe_dir: Optional[str]) -> None:
         teacher, t_scope, self.teacher_meta = self._load_teacher(
-            cfg, recipe_dir, 'teacher', extra_keys={'trainable'})
+            cfg, recipe_dir, 'teacher', extra_keys={'trainable', 'cache'})
         self.teacher_trainable = bool(cfg.get('trainable', False))
+        self._teacher_autocast = cfg.get('autocast')
+        if cfg.get('cache'):
+            self._teacher_cache_cfg = dict(path=str(cfg['cache']), config=str(cfg['config']),
+                                           checkpoint=str(cfg.get('checkpoint')))
+        if self.teacher_trainable and (self._teacher_autocast or cfg.get('cache')):
+            raise ValueError('teacher autocast= and cache= apply to a frozen teacher; a '
+                             'trainable (online) teacher takes neither')
         self._install_teacher(teacher, t_scope, cfg.get('forward', 'auto'),
                               register=self.teacher_trainable)
         if self.teacher_trainable:  # online distillation: the teacher learns too
@@ -229,17 +293,23 @@ class SingleTeacherDistiller(BaseModel):
         if not isinstance(cfg, dict) or 'config' not in cfg:
             raise TypeError(f'{label} must be dict(config=PATH, checkpoint=PATH); got '
                             f'{cfg!r:.200}')
-        known = {'config', 'checkpoint', 'allow_random_init', 'forward'} | set(extra_keys)
+        known = {'config', 'checkpoint', 'allow_random_init', 'forward',
+                 'allow_unsafe_unpickle', 'autocast'} | set(extra_keys)
         unknown = set(cfg) - known
         if unknown:
             raise KeyError(f'{label} has unknown keys {sorted(unknown)}; allowed: '
                            f'{sorted(known)}')
+        if cfg.get('autocast') is not None and cfg['autocast'] not in TEACHER_AUTOCAST:
+            raise ValueError(f'{label}: autocast={cfg["autocast"]!r} is not one of '
+                             f'{sorted(TEACHER_AUTOCAST)} (or None for float32)')
         t_cfg, t_scope, _ = model_cfg_and_scope(cfg, recipe_dir, label)
         model = build_model(t_cfg, t_scope)
         checkpoint = cfg.get('checkpoint')
         if checkpoint:
             try:
-                meta = load_teacher_weights(model, checkpoint, recipe_dir)
+                meta = load_teacher_weights(
+                    model, checkpoint, recipe_dir,
+                    allow_unsafe=bool(cfg.get('allow_unsafe_unpickle', False)))
             except KeyError as err:
                 raise KeyError(f'{label}: {err.args[0]}') from err
         elif not cfg.get('allow_random_init', False):
@@ -320,18 +390,72 @@ class SingleTeacherDistiller(BaseModel):
         self.teacher_forward_mode = self._choose_teacher_mode(self._teacher_forward_cfg)
 
     def _run_teachers(self, inputs, data_samples, probe: bool = False) -> None:
-        """Run the teacher (no grad) with its recorders on."""
+        """Run the teacher (no grad) with its recorders on.
+
+        With ``autocast`` the forward runs under ``torch.autocast`` (not the
+        build-time probe, which only needs shapes); with a ``cache`` a batch
+        whose samples are all stored is served from it without a forward.
+        """
+        cache = self.teacher_cache
+        indices = None
+        if cache is not None and not probe:
+            from .teacher_cache import sample_indices
+            indices = sample_indices(data_samples)
+            if cache.complete(indices):
+                self._cached_records = cache.get(
+                    indices, inputs.device if isinstance(inputs, torch.Tensor) else None)
+                cache.hits += 1
+                return
         mode = self.teacher_forward_mode
         if probe and mode == 'loss':
             mode = 'tensor'
-        with self.teacher_recorders, torch.no_grad():
+        with self.teacher_recorders, torch.no_grad(), \
+                _autocast(inputs, None if probe else self._teacher_autocast):
             self._run(self.teacher, mode, self.teacher_inputs(inputs), data_samples, 'teacher')
+        if indices is not None:
+            cache.misses += 1
+            cache.put(indices, {name: self._teacher_record(name) for name in cache.entries})
 
     def _teacher_record(self, name: str) -> Any:
-        return self._get(self.teacher_recorders, name, 'teacher')
+        if self._cached_records is not None:
+            return self._cached_records[name]
+        record = self._get(self.teacher_recorders, name, 'teacher')
+        return _float32(record) if self._teacher_autocast else record
 
     def _reset_teacher_records(self) -> None:
+        self._cached_records = None
         self.teacher_recorders.reset()
+
+    def _setup_teacher_cache(self) -> None:
+        """Build ``self.teacher_cache`` from ``teacher=dict(cache=PATH)`` and read the file."""
+        cfg = self._teacher_cache_cfg
+        if cfg is None:
+            return
+        from .teacher_cache import TeacherOutputCache, weights_checksum
+        multi = [n for n, e in self.entries.items() if e.num_levels is not None]
+        if multi or not self.entries:
+            raise ValueError(
+                'teacher=dict(cache=...) stores one tensor per sample (logits, pooled '
+                'features); ' + (f'distill entries {multi} record several levels. Record '
+                                 'one level (dict(source=..., index=i)) or remove `cache`.'
+                                 if multi else 'there is no distill entry to cache.'))
+        fingerprint = dict(
+            teacher_config=cfg['config'], checkpoint=cfg['checkpoint'],
+            autocast=self._teacher_autocast, forward=self.teacher_forward_mode,
+            records={n: repr(e.teacher_spec) for n, e in sorted(self.entries.items())},
+            weights=weights_checksum(self.teacher))
+        self.teacher_cache = TeacherOutputCache(cfg['path'], list(self.entries), fingerprint)
+        if self.teacher_cache.load():
+            from mmengine.logging import print_log
+            print_log(f'teacher cache: read {len(self.teacher_cache)} samples from '
+                      f'{self.teacher_cache.path}', logger='current')
+
+    def save_teacher_cache(self) -> Optional[str]:
+        """Write the teacher cache if it holds new records; returns the path written."""
+        cache = self.teacher_cache
+        if cache is None or not cache.dirty:
+            return None
+        return cache.save()
 
     def _teacher_modules(self) -> List[nn.Module]:
         return [self.teacher]
@@ -369,6 +493,9 @@ class SingleTeacherDistiller(BaseModel):
         if names <= {'backbone', 'neck', 'extract_feat'} and hasattr(model, 'extract_feat'):
             return 'extract_feat'
         heads = names - {'backbone', 'neck', 'extract_feat'}
+        if hasattr(model, 'forward_transformer'):
+            # a DETR-family head takes the decoder's outputs, not extract_feat's
+            return 'tensor'
         if len(heads) == 1 and hasattr(model, 'extract_feat'):
             head = next(iter(heads))
             if isinstance(children.get(head), nn.Module) and head not in ('roi_head', ):
@@ -393,7 +520,9 @@ class SingleTeacherDistiller(BaseModel):
             mean, std = getattr(pre, 'mean', None), getattr(pre, 'std', None)
             if not isinstance(mean, torch.Tensor) or not isinstance(std, torch.Tensor):
                 return None, None
-            return mean.detach().clone(), std.detach().clone()
+            # float: a preprocessor configured with integer means (DarkNet's
+            # mean=[0, 0, 0]) holds int64 buffers, which allclose cannot compare
+            return mean.detach().clone().float(), std.detach().clone().float()
 
         def flips(pre):
             return bool(getattr(pre, '_channel_conversion', False))
@@ -439,17 +568,23 @@ class SingleTeacherDistiller(BaseModel):
         shape = tuple(int(s) for s in shape)
         gen = torch.Generator().manual_seed(0)
         inputs = torch.randn((2, ) + shape, generator=gen)
+        data_samples = self._probe_data_samples(inputs)
         was_training = self.student.training
         self.student.eval()
         try:
-            self._run_teachers(inputs, None, probe=True)
+            self._run_teachers(inputs, data_samples, probe=True)
             with self.student_recorders:
-                self._run(self.student, self.student_forward_mode, inputs, None, 'student')
+                self._run(self.student, self.student_forward_mode, inputs, data_samples,
+                          'student')
             records = {}
             for name in self.entries:
                 records[name] = (self._get(self.student_recorders, name, 'student'),
                                  self._teacher_record(name))
-        except (KeyError, IndexError, RuntimeError) as err:
+        except (KeyError, IndexError) as err:
+            # a record that names a missing item: the recorder's message says which
+            raise type(err)(f'while probing the models at build time: '
+                            f'{err.args[0] if err.args else err}') from err
+        except RuntimeError as err:
             raise RuntimeError(
                 f'the build-time probe (a forward of a {(2, ) + shape} dummy batch through '
                 f'student and teacher) failed: {type(err).__name__}: {err}. If the models '
@@ -461,6 +596,22 @@ class SingleTeacherDistiller(BaseModel):
             self.student_recorders.reset()
             self._reset_teacher_records()
         return records
+
+    def _probe_data_samples(self, inputs: torch.Tensor) -> Optional[list]:
+        """Image metas for the probe batch when a model's tensor forward needs them.
+
+        MMDetection's DETR-family detectors build their attention masks from
+        ``batch_input_shape`` and ``img_shape`` even in tensor mode; other
+        models get ``None`` as before.
+        """
+        models = [self.student] + list(self._teacher_modules())
+        if not any(hasattr(m, 'forward_transformer') for m in models):
+            return None
+        from mmdet.structures import DetDataSample
+        h, w = (int(s) for s in inputs.shape[-2:])
+        meta = dict(batch_input_shape=(h, w), img_shape=(h, w), pad_shape=(h, w),
+                    ori_shape=(h, w), scale_factor=(1.0, 1.0))
+        return [DetDataSample(metainfo=meta) for _ in range(inputs.shape[0])]
 
     def _run(self, model: nn.Module, mode: str, inputs, data_samples, side: str):
         if mode == 'none':
@@ -579,6 +730,31 @@ class SingleTeacherDistiller(BaseModel):
                     if isinstance(s2, torch.Tensor) and isinstance(t2, torch.Tensor) \
                             and s2.shape != t2.shape:
                         raise ValueError(self._mismatch_message(entry, i, s, t, s2))
+            self._try_loss(entry, s_items, t_items)
+
+    @torch.no_grad()
+    def _try_loss(self, entry: _Entry, s_items: list, t_items: list) -> None:
+        """Call the loss once on the probe records, so unfit inputs fail at build time.
+
+        Losses that need the batch's data samples (labels, boxes) are not
+        called here; they check their inputs on the first step.
+        """
+        if entry.pass_data_samples:
+            return
+        items = list(zip(s_items, t_items))   # one pair per level, or the whole records
+        with torch.random.fork_rng(devices=[]):   # random masks (MGD) must not shift seeds
+            for i, (s, t) in enumerate(items):
+                s2 = self._connect(self.connectors, entry.name, i, s, t)
+                t2 = self._connect(self.teacher_connectors, entry.name, i, t, s)
+                loss_fn = self.distill_losses[entry.name][0 if entry.share_loss else i]
+                try:
+                    loss_fn(s2, t2)
+                except (ValueError, RuntimeError, TypeError, IndexError) as err:
+                    raise type(err)(
+                        f'distill entry "{entry.name}" (level {i}): '
+                        f'{type(loss_fn).__name__} cannot take the recorded inputs (student '
+                        f'{_shape(s2)}, teacher {_shape(t2)}): {err}. Record other modules, '
+                        'add a connector, or pick a loss made for these inputs.') from err
 
     def _mismatch_message(self, entry: _Entry, level: int, s: torch.Tensor, t: torch.Tensor,
                           s_after: torch.Tensor) -> str:
@@ -697,17 +873,20 @@ class SingleTeacherDistiller(BaseModel):
                 losses[f'teacher.{key}'] = value
         elif active:
             self._run_teachers(inputs, data_samples)
+        unlabeled = _unlabeled_flags(data_samples)
+        mixed = unlabeled is not None and any(unlabeled)
         try:
             with self.student_recorders:
-                if self.calculate_student_loss:
-                    student_losses = self.student(inputs, data_samples, mode='loss')
-                    for key, value in student_losses.items():
-                        if self.student_loss_factor != 1.0 and 'loss' in key:
-                            value = _scale(value, self.student_loss_factor)
-                        losses[f'student.{key}'] = value
+                if self.calculate_student_loss and not mixed:
+                    self._add_student_losses(
+                        losses, self.student(inputs, data_samples, mode='loss'))
                 elif active:
                     self._run(self.student, self.student_forward_mode, inputs, data_samples,
                               'student')
+            if self.calculate_student_loss and mixed:
+                # no task loss on unlabeled images (no fake "nothing here" ground truth);
+                # records were taken above on the whole batch
+                self._partial_student_losses(inputs, data_samples, unlabeled, losses)
             for name in active:
                 value = self.distill_loss(name, data_samples)
                 losses[f'distill.{name}'] = value * self.loss_weight_factors.get(name, 1.0)
@@ -718,6 +897,59 @@ class SingleTeacherDistiller(BaseModel):
             losses[f'factor.{name}'] = torch.tensor(0.0 if self.distill_stopped and
                                                     name != 'student' else value)
         return losses
+
+    def _add_student_losses(self, losses: dict, student_losses: dict, prefix: str = 'student',
+                            weight: float = 1.0) -> None:
+        factor = self.student_loss_factor * weight
+        for key, value in student_losses.items():
+            if factor != 1.0 and 'loss' in key:
+                value = _scale(value, factor)
+            losses[f'{prefix}.{key}'] = value
+
+    def _partial_student_losses(self, inputs: torch.Tensor, data_samples: list,
+                                unlabeled: List[bool], losses: dict) -> None:
+        """Task loss on the labeled images, and on pseudo-labeled ones when configured."""
+        labeled = [i for i, u in enumerate(unlabeled) if not u]
+        if labeled:
+            self._add_student_losses(losses, self.student(
+                inputs[labeled], [data_samples[i] for i in labeled], mode='loss'))
+        if self.pseudo_labels is None:
+            return
+        idx = [i for i, u in enumerate(unlabeled) if u]
+        pseudo = self.pseudo_label(inputs[idx], [data_samples[i] for i in idx])
+        counts = torch.tensor([float(len(p.gt_instances)) for p in pseudo])
+        losses['student.pseudo_boxes_per_image'] = counts.mean()
+        self._add_student_losses(losses, self.student(inputs[idx], pseudo, mode='loss'),
+                                 prefix='student.pseudo',
+                                 weight=float(self.pseudo_labels.get('loss_weight', 1.0)))
+
+    @torch.no_grad()
+    def pseudo_label(self, inputs: torch.Tensor, data_samples: list) -> list:
+        """Copies of ``data_samples`` whose ground truth is the teacher's detections.
+
+        The teacher predicts in the student's input frame (``rescale=False``);
+        detections with a score >= ``pseudo_labels['score_thr']`` become
+        ``gt_instances`` (boxes and labels).
+        """
+        from mmengine.structures import InstanceData
+        teacher = self._teacher_modules()[0]
+        was_training = teacher.training
+        teacher.eval()
+        try:
+            preds = teacher.predict(self.teacher_inputs(inputs),
+                                    [s.clone() for s in data_samples], rescale=False)
+        finally:
+            teacher.train(was_training)
+        thr = float(self.pseudo_labels.get('score_thr', 0.5))
+        out = []
+        for sample, pred in zip(data_samples, preds):
+            keep = pred.pred_instances.scores >= thr
+            new = sample.clone()
+            new.gt_instances = InstanceData(bboxes=pred.pred_instances.bboxes[keep].detach(),
+                                            labels=pred.pred_instances.labels[keep].detach())
+            new.set_metainfo(dict(pseudo_labeled=True))
+            out.append(new)
+        return out
 
     def distill_loss(self, name: str, data_samples: Optional[list] = None) -> torch.Tensor:
         """The loss of one entry from the current records, summed over levels."""
@@ -744,10 +976,17 @@ class SingleTeacherDistiller(BaseModel):
         return total
 
     def _check_finite(self, log_vars: list) -> None:
-        bad = [k for k, v in log_vars if k.startswith(('student.', 'teacher.', 'distill.'))
-               and isinstance(v, torch.Tensor) and not torch.isfinite(v).all()]
-        if not bad:
+        checked = [(k, v) for k, v in log_vars if k.startswith(('student.', 'teacher.',
+                                                                 'distill.'))
+                   and isinstance(v, torch.Tensor)]
+        if not checked:
             return
+        # one host sync per step: every bool() of a CUDA tensor waits for the queue, and
+        # this runs before backward; the per-key search only follows a failure
+        if bool(torch.isfinite(torch.stack([v.detach().float().reshape(())
+                                             for _, v in checked])).all()):
+            return
+        bad = [k for k, v in checked if not torch.isfinite(v).all()]
         it = _iteration()
         where = f' at iteration {it}' if it is not None else ''
         values = ', '.join(f'{k}={float(v):g}' for k, v in log_vars if k in bad)
@@ -782,6 +1021,13 @@ class SingleTeacherDistiller(BaseModel):
         log_vars = OrderedDict((k, v.detach() if isinstance(v, torch.Tensor) else v)
                                for k, v in log_vars)
         return loss, log_vars
+
+
+def _unlabeled_flags(data_samples: Optional[list]) -> Optional[List[bool]]:
+    """Per-sample ``metainfo['unlabeled']`` (kd.SplitLabels / UnlabeledImageDataset)."""
+    if not data_samples or not hasattr(data_samples[0], 'metainfo'):
+        return None
+    return [bool(s.metainfo.get('unlabeled', False)) for s in data_samples]
 
 
 def _iteration() -> Optional[int]:

@@ -1,6 +1,9 @@
-"""Hooks: stop distillation, student export, distributed consistency check."""
+"""Hooks: stop distillation, student export, consistency check, feature images, teacher cache."""
 from .consistency import WeightsConsistencyHook
+from .feature_vis import FeatureVisualizationHook
 from .stop_distill import StopDistillHook
 from .student_checkpoint import StudentCheckpointHook
+from .teacher_cache import TeacherCacheHook
 
-__all__ = ['StopDistillHook', 'StudentCheckpointHook', 'WeightsConsistencyHook']
+__all__ = ['FeatureVisualizationHook', 'StopDistillHook', 'StudentCheckpointHook',
+           'TeacherCacheHook', 'WeightsConsistencyHook']

@@ -4,12 +4,12 @@ from __future__ import annotations
 import os.path as osp
 from typing import Optional
 
-import torch
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from kd.registry import HOOKS
+from kd.utils.atomic import atomic_torch_save
 from kd.utils.export import student_state_dict
 
 
@@ -43,8 +43,8 @@ class StudentCheckpointHook(Hook):
         meta = dict(dataset_meta=getattr(dataset, 'metainfo', None), iter=runner.iter,
                     epoch=runner.epoch, kd_exported_student=True)
         path = osp.join(self.out_dir or runner.work_dir, name)
-        torch.save({'meta': meta, 'state_dict': {k: v.detach().cpu() for k, v in state.items()}},
-                   path)
+        atomic_torch_save({'meta': meta, 'state_dict': {k: v.detach().cpu()
+                                                        for k, v in state.items()}}, path)
         runner.logger.info(f'exported the student to {path}')
 
     @master_only

@@ -1,5 +1,5 @@
 """Distillation losses: ``forward(student, teacher, **kwargs)``, one method a file."""
-from .detection import DenseHeadKDLoss
+from .detection import DenseHeadKDLoss, DETRDistillLoss, FGDLoss, LDLoss, YOLOObjectnessKDLoss
 from .feature import (
     ATLoss,
     ChannelWiseDivergence,
@@ -30,3 +30,6 @@ __all__ += ['DKDLoss', 'DISTLoss', 'WSLDLoss', 'LogitsMSELoss', 'LogitsL1Loss',
             'SoftCrossEntropyLoss', 'SPKDLoss', 'RKDLoss', 'VIDLoss', 'IRGLoss', 'CRDLoss',
             'labels_from_data_samples']
 __all__ += ['DenseHeadKDLoss', 'BYOTLoss']
+__all__ += ['FGDLoss']
+__all__ += ['LDLoss', 'YOLOObjectnessKDLoss']
+__all__ += ['DETRDistillLoss']

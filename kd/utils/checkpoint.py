@@ -13,6 +13,7 @@ allowed: a checkpoint that carries arbitrary code still fails to load.
 from __future__ import annotations
 
 import os.path as osp
+import re
 from typing import Any
 
 import torch
@@ -85,24 +86,44 @@ def install_safe_globals() -> None:
     _INSTALLED = True
 
 
-def load_checkpoint_file(path: str, map_location: Any = 'cpu') -> dict:
+def load_checkpoint_file(path: str, map_location: Any = 'cpu',
+                         allow_unsafe: bool = False) -> dict:
     """Read a checkpoint file with ``weights_only=True`` and a clear error.
+
+    Args:
+        path: the ``.pth`` file.
+        map_location: as for :func:`torch.load`.
+        allow_unsafe: read it with full unpickling (``weights_only=False``),
+            which runs whatever code the file names. Only for files you trust
+            that hold types outside the allowlist.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        RuntimeError: the file is not a readable checkpoint (truncated,
-            not a torch file, or holds types outside the allowlist).
+        RuntimeError: the file is not a readable checkpoint (truncated, not a
+            torch file), or holds a pickled type outside the allowlist (the
+            message names the type).
     """
     install_safe_globals()
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'checkpoint "{path}" does not exist. Check the path, or train the '
             'model first (tools/train.py CONFIG) and point to its .pth file.')
+    if allow_unsafe:
+        return torch.load(path, map_location=map_location, weights_only=False)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - rewrap for a readable message
+        text = str(err)
+        found = re.search(r'Unsupported global: GLOBAL ([\w.]+)', text)
+        if found:
+            raise RuntimeError(
+                f'checkpoint "{path}" holds a pickled object of type {found.group(1)}, '
+                'which the safe loader refuses: unpickling it would run code named by the '
+                'file. If you trust the file, load it with allow_unsafe=True (for a teacher: '
+                "teacher=dict(..., allow_unsafe_unpickle=True)); or re-save only its "
+                "weights: torch.save({'state_dict': model.state_dict()}, path).") from err
         raise RuntimeError(
             f'could not read checkpoint "{path}": {type(err).__name__}: '
-            f'{str(err).splitlines()[0] if str(err) else ""}. The file may be '
+            f'{text.splitlines()[0] if text else ""}. The file may be '
             'truncated (an interrupted save or download) or not a PyTorch '
             'checkpoint; re-create or re-download it.') from err

@@ -11,9 +11,13 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 def _package_config_root(package: str) -> str:
     if package == 'kd':
-        return osp.join(REPO_ROOT, 'configs') if osp.isdir(
-            osp.join(REPO_ROOT, 'configs')) else osp.join(
-                osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim', 'configs')
+        # a source checkout (editable install): the repository's configs/; an installed
+        # wheel: the copies in kd/.mim/configs (REPO_ROOT is then site-packages, which
+        # may hold another project's top-level `configs`)
+        in_checkout = osp.isdir(osp.join(REPO_ROOT, 'configs')) and \
+            osp.isfile(osp.join(REPO_ROOT, 'setup.py'))
+        return osp.join(REPO_ROOT, 'configs') if in_checkout else osp.join(
+            osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim', 'configs')
     try:
         from mmengine.utils import get_installed_path
         return osp.join(get_installed_path(package), '.mim', 'configs')

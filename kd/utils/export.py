@@ -6,6 +6,7 @@ from typing import Optional
 
 import torch
 
+from .atomic import atomic_torch_save
 from .checkpoint import load_checkpoint_file
 
 STUDENT_PREFIX = 'student.'
@@ -46,5 +47,5 @@ def export_student_checkpoint(src: dict, meta_extra: Optional[dict] = None) -> d
 def export_student(path: str, out: str) -> dict:
     """Read the distillation checkpoint ``path`` and write the student to ``out``."""
     exported = export_student_checkpoint(load_checkpoint_file(path))
-    torch.save(exported, out)
+    atomic_torch_save(exported, out)
     return exported

@@ -16,8 +16,8 @@ def _recipes(suffix):
     """Every distillation recipe under configs/ (not the plain student/teacher configs)."""
     found = []
     for path in sorted((ROOT / 'configs').glob(f'*/*{suffix}')):
-        if path.parent.name in ('_base_', 'self_distill', 'workflows') or '_student_' in path.name \
-                or '_teacher_' in path.name:
+        if path.parent.name in ('_base_', 'self_distill', 'workflows', 'unlabeled') \
+                or '_student_' in path.name or '_teacher_' in path.name:
             continue
         found.append(str(path.relative_to(ROOT)))
     return found

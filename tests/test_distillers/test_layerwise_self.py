@@ -9,7 +9,7 @@ from kd.connectors import ExitClassifierConnector
 from kd.distillers import LayerwiseSelfDistiller
 from kd.losses import BYOTLoss
 
-STUDENT = dict(type='ImageClassifier',
+STUDENT = dict(type='kd.ImageClassifier',
                data_preprocessor=dict(type='ClsDataPreprocessor', mean=[0.] * 3, std=[1.] * 3),
                backbone=dict(type='CifarResNet', depth=8, base_channels=8),
                head=dict(type='LinearClsHead', num_classes=5, in_channels=32))

@@ -94,7 +94,7 @@ def test_resume_round_trip_matches_uninterrupted_training(tmp_path):
 def test_allowlist_still_refuses_arbitrary_objects(tmp_path):
     path = tmp_path / 'evil.pth'
     torch.save({'x': subprocess.Popen}, path)
-    with pytest.raises(RuntimeError, match='could not read checkpoint'):
+    with pytest.raises(RuntimeError, match='Popen, which the safe loader refuses'):
         load_checkpoint_file(str(path))
 
 

@@ -1,4 +1,9 @@
 """Detection-specific distillation losses."""
 from .dense_head_kd import DenseHeadKDLoss
+from .detr_kd import DETRDistillLoss
+from .fgd import FGDLoss
+from .ld import LDLoss
+from .yolo_kd import YOLOObjectnessKDLoss
 
-__all__ = ['DenseHeadKDLoss']
+__all__ = ['DenseHeadKDLoss', 'FGDLoss', 'LDLoss', 'YOLOObjectnessKDLoss']
+__all__ += ['DETRDistillLoss']

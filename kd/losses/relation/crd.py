@@ -132,25 +132,33 @@ class CRDLoss(nn.Module):
         if sample_idx is None:
             raise ValueError('CRDLoss needs the dataset index of each image: data samples '
                              'with sample_idx (PackClsInputs keeps it) or sample_idx=<(N,)>')
-        idx = torch.as_tensor(sample_idx).reshape(-1).to(device=device, dtype=torch.long)
+        idx = torch.as_tensor(sample_idx).reshape(-1)
         if idx.numel() != n:
             raise ValueError(f'CRDLoss: {idx.numel()} sample indices for a batch of {n}')
+        # range checks run on the given indices (CPU tensors from the data samples)
+        # before they move to the device, so a GPU step has no host sync here
+        self._check_range('sample_idx', idx)
+        idx = idx.to(device=device, dtype=torch.long)
         if contrast_idx is None and data_samples is not None:
             contrast_idx = indices_from_data_samples(data_samples, 'contrast_idx')
-        if contrast_idx is None:
+        if contrast_idx is None:   # drawn in range: nothing to check
             contrast_idx = torch.randint(0, self.num_samples, (n, self.nce_k + 1),
                                          device=device)
             contrast_idx[:, 0] = idx
-        contrast_idx = torch.as_tensor(contrast_idx).to(device=device, dtype=torch.long)
+        else:
+            contrast_idx = torch.as_tensor(contrast_idx)
+            self._check_range('contrast_idx', contrast_idx)
+        contrast_idx = contrast_idx.to(device=device, dtype=torch.long)
         if contrast_idx.dim() != 2 or contrast_idx.shape[0] != n:
             raise ValueError(f'CRDLoss: contrast_idx must be (N, K + 1) = ({n}, K + 1), got '
                              f'{tuple(contrast_idx.shape)}')
-        for name, value in (('sample_idx', idx), ('contrast_idx', contrast_idx)):
-            if value.numel() and (value.min() < 0 or value.max() >= self.num_samples):
-                raise ValueError(f'CRDLoss: {name} must lie in [0, num_samples='
-                                 f'{self.num_samples}), got {value.min().item()}..'
-                                 f'{value.max().item()}')
         return idx, contrast_idx
+
+    def _check_range(self, name: str, value: Tensor) -> None:
+        if value.numel() and (value.min() < 0 or value.max() >= self.num_samples):
+            raise ValueError(f'CRDLoss: {name} must lie in [0, num_samples='
+                             f'{self.num_samples}), got {value.min().item()}..'
+                             f'{value.max().item()}')
 
     def _nce(self, probs: Tensor) -> Tensor:
         """The NCE loss of ``(N, K + 1)`` probabilities, positive first."""
@@ -164,8 +172,10 @@ class CRDLoss(nn.Module):
                 z: Tensor) -> Tensor:
         bank = memory[contrast_idx.reshape(-1)].view(*contrast_idx.shape, -1).to(embed)
         out = torch.exp(torch.einsum('nkd,nd->nk', bank, embed) / self.nce_t)
-        if z.item() < 0:   # first batch fixes the normalising constant
-            z.fill_(out.detach().mean().item() * self.num_samples)
+        # the first batch fixes the normalising constant (z < 0: unset); a where()
+        # on the device instead of `if z.item() < 0`, so no step waits for the GPU
+        first = (out.detach().mean().double() * self.num_samples).to(z.dtype)
+        z.copy_(torch.where(z < 0, first, z))
         return out / z.to(out)
 
     @torch.no_grad()

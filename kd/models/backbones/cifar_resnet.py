@@ -6,6 +6,12 @@ basic blocks (``n = (depth - 2) / 6`` blocks each) with ``16, 32, 64`` channels
 and strides ``1, 2, 2``.  The shortcut of a block that changes shape is a 1x1
 convolution with batch norm (the "option B" shortcut used by most distillation
 code bases, e.g. CRD and mdistiller).
+
+The 4x-wide variants of the distillation benchmarks (RepDistiller's
+``resnet8x4`` / ``resnet32x4``, ``models/resnet.py``) have a 32-channel stem and
+stages of ``64, 128, 256`` channels: ``CifarResNet(depth=8, stem_channels=32,
+base_channels=64)``.  Their first block changes the width at stride 1, so it
+has a 1x1 shortcut convolution too.
 """
 from __future__ import annotations
 
@@ -52,19 +58,33 @@ class BasicBlock(nn.Module):
 
 @MODELS.register_module()
 class CifarResNet(BaseModule):
-    """The CIFAR ResNet family: ResNet-8, 14, 20, 32, 44, 56, 110, ...
+    """The CIFAR ResNet family: ResNet-8, 14, 20, 32, 44, 56, 110, ... and the
+    4x-wide ResNet-8x4 / ResNet-32x4 of the distillation benchmarks.
 
     The stem is ``conv3x3 -> BN -> ReLU`` at full resolution; stage ``i``
     (``layer1``..``layer3``) has ``base_channels * 2**i`` channels.  For a
     ``32x32`` input the stage outputs are ``32x32``, ``16x16`` and ``8x8``.
 
+    ========== ====================================================
+    name       arguments
+    ========== ====================================================
+    resnet20   ``depth=20`` (16 channels, 0.27 M backbone params)
+    resnet56   ``depth=56``
+    resnet110  ``depth=110``
+    resnet8x4  ``depth=8, stem_channels=32, base_channels=64``
+    resnet32x4 ``depth=32, stem_channels=32, base_channels=64``
+    ========== ====================================================
+
     Args:
         depth: network depth; ``(depth - 2)`` must be a positive multiple of 6.
-        base_channels: channels of the stem and of the first stage.
+        base_channels: channels of the first stage (and of the stem unless
+            ``stem_channels`` is given).
         in_channels: channels of the input image.
         out_indices: which stage outputs ``forward`` returns (0, 1, 2).
         zero_init_residual: start every block's last BN at zero weight, so
             each block is the identity at initialisation.
+        stem_channels: channels of the stem convolution; defaults to
+            ``base_channels`` (32 for the 4x-wide variants).
         init_cfg: MMEngine initialisation config (e.g. a pretrained checkpoint).
 
     Attributes:
@@ -79,6 +99,7 @@ class CifarResNet(BaseModule):
                  in_channels: int = 3,
                  out_indices: Sequence[int] = (0, 1, 2),
                  zero_init_residual: bool = False,
+                 stem_channels: Optional[int] = None,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if depth < 8 or (depth - 2) % 6 != 0:
@@ -89,17 +110,22 @@ class CifarResNet(BaseModule):
         if not out_indices or bad:
             raise ValueError(f'out_indices must be a non-empty subset of (0, 1, 2), '
                              f'got {out_indices}')
+        stem_channels = base_channels if stem_channels is None else stem_channels
+        if base_channels <= 0 or stem_channels <= 0:
+            raise ValueError(f'channels must be positive, got base_channels={base_channels}, '
+                             f'stem_channels={stem_channels}')
         self.depth = depth
         self.base_channels = base_channels
+        self.stem_channels = stem_channels
         self.out_indices = out_indices
         num_blocks = (depth - 2) // 6
 
-        self.conv1 = nn.Conv2d(in_channels, base_channels, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(base_channels)
+        self.conv1 = nn.Conv2d(in_channels, stem_channels, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem_channels)
         self.relu = nn.ReLU(inplace=True)
 
         stage_channels = [base_channels * 2**i for i in range(self.num_stages)]
-        channels = base_channels
+        channels = stem_channels
         for i, out_ch in enumerate(stage_channels):
             stride = 1 if i == 0 else 2
             blocks = [BasicBlock(channels, out_ch, stride)]

@@ -1,0 +1,11 @@
+# Student: ResNet-20 (0.28 M parameters) on CIFAR-100.
+_base_ = [
+    '../_base_/datasets/cifar100.py',
+    '../_base_/schedules/cifar_sgd_240e.py',
+    '../_base_/default_runtime_cls.py',
+]
+model = dict(
+    type='ImageClassifier',
+    data_preprocessor=_base_.data_preprocessor,
+    backbone=dict(type='CifarResNet', depth=20),
+    head=dict(type='LinearClsHead', num_classes=100, in_channels=64))

@@ -1,0 +1,11 @@
+# Teacher: ResNet-32x4 (RepDistiller's resnet32x4, 7.43 M parameters) on CIFAR-100.
+_base_ = [
+    '../_base_/datasets/cifar100.py',
+    '../_base_/schedules/cifar_sgd_240e.py',
+    '../_base_/default_runtime_cls.py',
+]
+model = dict(
+    type='ImageClassifier',
+    data_preprocessor=_base_.data_preprocessor,
+    backbone=dict(type='CifarResNet', depth=32, stem_channels=32, base_channels=64),
+    head=dict(type='LinearClsHead', num_classes=100, in_channels=256))
