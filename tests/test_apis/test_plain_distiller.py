@@ -242,3 +242,76 @@ def test_probe_errors_name_the_record():
         Distiller(student, teacher, dict(x=dict(student='fc', teacher='unused',
                                                 loss=dict(type='KDLoss'))),
                   example_inputs=torch.randn(2, 3, 8, 8))
+
+
+def test_api_losses_equal_the_runner_distillers_losses(tmp_path):
+    """Same student, teacher, entries and batch: kd.apis.Distiller == SingleTeacherDistiller."""
+    from kd.distillers import SingleTeacherDistiller
+    from tests.test_distillers.toy_models import toy_batch, toy_cfg, write_toy_teacher
+    cfg, ckpt, _ = write_toy_teacher(tmp_path)
+    distill = dict(
+        fpn=dict(student='neck', teacher='neck', connector=dict(type='ConvConnector'),
+                 loss=dict(type='ChannelWiseDivergence', tau=2.0, loss_weight=3.0)),
+        logits=dict(student='head', teacher='head', loss=dict(type='KDLoss', tau=4.0)))
+    torch.manual_seed(0)
+    runner_path = SingleTeacherDistiller(
+        student=toy_cfg(width=4, out=4), teacher=dict(config=cfg, checkpoint=ckpt),
+        distill=distill, probe_shape=(3, 16, 16))
+    api = Distiller(runner_path.student, runner_path.teacher, distill,
+                    example_inputs=torch.randn(2, 3, 16, 16))
+    api.connectors.load_state_dict(runner_path.connectors.state_dict())
+    inputs, samples = toy_batch()
+    runner_path.train()
+    expected = runner_path.loss(inputs, samples)
+    with api.record():
+        runner_path.student(inputs, samples, mode='loss')
+    got = api.losses()
+    for key in ('distill.fpn', 'distill.logits'):
+        torch.testing.assert_close(got[key], expected[key])
+
+
+class _StudentWithDistillation(nn.Module):
+    """The pattern for DDP: one module whose forward runs the student and the losses."""
+
+    def __init__(self, student, distiller):
+        super().__init__()
+        self.student, self.distiller = student, distiller   # connectors are in distiller
+
+    def forward(self, x):
+        with self.distiller.record():
+            logits = self.student(x)
+        return logits, self.distiller.losses()
+
+
+def _ddp_worker(rank, world_size, init_file, out_dir):
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel as DDP
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
+                            world_size=world_size)
+    try:
+        student, teacher = _pair(seed=0)
+        distiller = Distiller(student, teacher, DISTILL, example_inputs=torch.randn(2, 3, 16, 16))
+        model = DDP(_StudentWithDistillation(student, distiller))
+        assert not any(p is q for p in model.parameters() for q in teacher.parameters())
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        g = torch.Generator().manual_seed(rank)       # each rank its own data
+        for _ in range(3):
+            x = torch.randn(4, 3, 16, 16, generator=g)
+            _, losses = model(x)
+            opt.zero_grad()
+            sum(losses.values()).backward()           # DDP averages the gradients
+            opt.step()
+        flat = torch.cat([p.detach().flatten() for p in model.parameters()])
+        torch.save(flat, f'{out_dir}/rank{rank}.pt')
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ddp_example_with_two_cpu_processes(tmp_path):
+    import torch.multiprocessing as mp
+    mp.spawn(_ddp_worker, args=(2, str(tmp_path / 'init'), str(tmp_path)), nprocs=2, join=True)
+    a, b = torch.load(tmp_path / 'rank0.pt'), torch.load(tmp_path / 'rank1.pt')
+    student, teacher = _pair(seed=0)
+    start = torch.cat([p.detach().flatten() for p in student.parameters()])
+    assert torch.equal(a, b)                              # ranks stayed in sync
+    assert not torch.equal(a[:start.numel()], start)      # and the student trained

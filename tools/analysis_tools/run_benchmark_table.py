@@ -44,12 +44,12 @@ def describe(config: str) -> str:
     return ''
 
 
-def run_grid(configs: list[str], seeds: list[int], jobs: int, work_dir: str, key: str,
-             cfg_options: list[str] | None = None) -> dict[str, list[float]]:
-    """Train every config once per seed (reusing finished runs); return its metric values.
+def run_grid_metrics(configs: list[str], seeds: list[int], jobs: int, work_dir: str, key: str,
+                     cfg_options: list[str] | None = None) -> dict[str, list[dict]]:
+    """Train every config once per seed (reusing finished runs); return each run's metrics.
 
-    Runs live in ``<work_dir>/<config name>_seed<k>``. Values are in percent
-    for COCO metrics (``coco/bbox_mAP`` 0.429 -> 42.9) and as logged otherwise.
+    Runs live in ``<work_dir>/<config name>_seed<k>``; the dicts are the last
+    validation row of each run (MMEngine's scalars), in seed order.
     """
     tasks = []
     for config in configs:
@@ -59,14 +59,73 @@ def run_grid(configs: list[str], seeds: list[int], jobs: int, work_dir: str, key
                                    osp.join(work_dir, f'{name}_seed{seed}'),
                                    [f'randomness.seed={seed}'] + list(cfg_options or []))))
     threads = max(1, (os.cpu_count() or 2) // jobs) if jobs > 1 else 0
-    scale = 100 if key.startswith('coco') else 1
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [(c, pool.submit(train, *targs, threads=threads, key=key))
                    for c, targs in tasks]
-        results: dict[str, list[float]] = {c: [] for c in configs}
+        results: dict[str, list[dict]] = {c: [] for c in configs}
         for config, future in futures:
-            results[config].append(future.result()[key] * scale)
+            results[config].append(future.result())
     return results
+
+
+def scale(key: str) -> float:
+    """COCO metrics are logged as fractions (0.429); tables show percent (42.9)."""
+    return 100.0 if key.startswith('coco') else 1.0
+
+
+def run_grid(configs: list[str], seeds: list[int], jobs: int, work_dir: str, key: str,
+             cfg_options: list[str] | None = None) -> dict[str, list[float]]:
+    """As :func:`run_grid_metrics`, but only ``key`` (in percent for COCO metrics)."""
+    runs = run_grid_metrics(configs, seeds, jobs, work_dir, key, cfg_options)
+    return {c: [m[key] * scale(key) for m in ms] for c, ms in runs.items()}
+
+
+def complexity(config: str) -> tuple[float, float] | None:
+    """Student params (M) and GFLOPs at the probe/input size of a config (None if unknown)."""
+    try:
+        from mmengine.config import Config
+        from mmengine.registry import init_default_scope
+
+        import kd  # noqa: F401
+        from analysis_tools.get_flops import count
+        from kd.registry import MODELS
+        from kd.utils import register_all_modules
+        register_all_modules()
+        cfg = Config.fromfile(config if osp.isabs(config) else osp.join(ROOT, config))
+        init_default_scope(cfg.get('default_scope', 'mmdet'))
+        model_cfg = cfg.model
+        shape = tuple(model_cfg.get('probe_shape') or ())
+        if 'student' in model_cfg:
+            model_cfg = model_cfg.student
+        if 'model_file' in model_cfg or 'config' in model_cfg:
+            return None
+        if not shape:
+            shape = (3, 32, 32) if 'Accuracy' in str(cfg.get('val_evaluator')) else (3, 96, 96)
+        params, flops = count(MODELS.build(model_cfg), shape)
+        return params / 1e6, flops / 1e9
+    except Exception as err:  # noqa: BLE001 - a table without complexity is still useful
+        log(f'complexity of {config}: not counted ({type(err).__name__}: {err})')
+        return None
+
+
+def bar_chart(rows: list[tuple[str, list[float]]], key: str, path: str) -> None:
+    """Mean ± std per recipe as a horizontal bar chart."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    names = [r[0] for r in rows]
+    means = [statistics.mean(v) for _, v in rows]
+    stds = [statistics.stdev(v) if len(v) > 1 else 0.0 for _, v in rows]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.2))
+    colors = ['0.6'] + ['tab:blue' if m >= means[0] else 'tab:red' for m in means[1:]]
+    ax.barh(range(len(rows)), means, xerr=stds, color=colors, capsize=3)
+    ax.axvline(means[0], color='0.3', lw=0.8, ls='--')
+    ax.set_yticks(range(len(rows)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f'{key} (mean ± std over seeds; grey: baseline)')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -84,19 +143,30 @@ def main() -> None:
 
     key = args.metric or guess_metric(args.baseline)
     configs = [args.baseline] + list(args.recipes)
-    results = run_grid(configs, args.seeds, args.jobs, args.work_dir, key, args.cfg_options)
+    runs = run_grid_metrics(configs, args.seeds, args.jobs, args.work_dir, key,
+                            args.cfg_options)
+    results = {c: [m[key] * scale(key) for m in ms] for c, ms in runs.items()}
     base = results[args.baseline]
+    extra = 'coco/bbox_mAP_50' if key == 'coco/bbox_mAP' else None
 
     def fmt(vals):
         text = f'{statistics.mean(vals):.1f}'
         return text + (f' ± {statistics.stdev(vals):.1f}' if len(vals) > 1 else '')
 
-    lines = [f'| recipe | what | {key} | Δ vs baseline |', '|---|---|---|---|']
+    head = ['recipe', 'what', 'params (M)', 'GFLOPs'] + ([extra] if extra else []) + \
+        [key, 'Δ vs baseline']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for config in configs:
         vals = results[config]
         delta = '' if config == args.baseline else \
             f'{statistics.mean(vals) - statistics.mean(base):+.1f}'
-        lines.append(f'| `{config}` | {describe(config)} | {fmt(vals)} | {delta} |')
+        cx = complexity(config)
+        cells = [f'`{config}`', describe(config),
+                 f'{cx[0]:.3f}' if cx else '–', f'{cx[1]:.3f}' if cx else '–']
+        if extra:
+            cells.append(fmt([m.get(extra, float('nan')) * scale(extra) for m in runs[config]]))
+        cells += [fmt(vals), delta]
+        lines.append('| ' + ' | '.join(cells) + ' |')
     seeds = ', '.join(map(str, args.seeds))
     text = (f'{key}, mean ± std over seeds {seeds} '
             f'(`{" ".join(["python"] + sys.argv)}`)\n\n' + '\n'.join(lines) + '\n')
@@ -105,6 +175,13 @@ def main() -> None:
         with open(args.out, 'w') as f:
             f.write(text)
         log(f'table written to {args.out}')
+        png = osp.splitext(args.out)[0] + '.png'
+        try:
+            bar_chart([(osp.splitext(osp.basename(c))[0], results[c]) for c in configs], key,
+                      png)
+            log(f'bar chart written to {png}')
+        except ImportError:
+            log('matplotlib is not installed: no bar chart (pip install matplotlib)')
 
 
 if __name__ == '__main__':
