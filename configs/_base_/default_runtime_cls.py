@@ -13,7 +13,16 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='gloo'))
 
+# Scalars, configs and images go to <work_dir>/<timestamp>/vis_data/ (LocalVisBackend);
+# TensorBoard event files go there too when TensorBoard is installed
+# (`pip install tensorboard`). `__import__`, not an import statement: MMEngine 0.10
+# takes a base config with `import` for a lazy-import config and refuses it.
 vis_backends = [dict(type='LocalVisBackend')]
+try:
+    __import__('torch.utils.tensorboard')  # what TensorboardVisBackend imports
+    vis_backends.append(dict(type='TensorboardVisBackend'))
+except Exception:  # not installed, or an install that does not import
+    pass
 visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)
 log_level = 'INFO'

@@ -73,8 +73,21 @@ def load_teacher_weights(teacher: nn.Module, checkpoint: str, base_dir: Optional
     if not osp.isabs(path) and base_dir and osp.isfile(osp.join(base_dir, path)):
         path = osp.join(base_dir, path)
     if path.startswith(('http://', 'https://')):
-        from mmengine.runner import CheckpointLoader
-        data = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+        # downloaded once into torch's hub cache, then read like a local file:
+        # weights_only with kd's allowlist unless the user opted out
+        import torch
+
+        from kd.utils.checkpoint import install_safe_globals
+        install_safe_globals()
+        try:
+            data = torch.hub.load_state_dict_from_url(path, map_location='cpu',
+                                                      weights_only=not allow_unsafe)
+        except Exception as err:  # noqa: BLE001 - say which URL and what to do
+            raise RuntimeError(
+                f'could not load the teacher checkpoint {path}: {type(err).__name__}: '
+                f'{str(err).splitlines()[0] if str(err) else ""}. Check the URL and the '
+                'network, or download it and give the local path. A checkpoint that holds '
+                'pickled objects needs teacher=dict(..., allow_unsafe_unpickle=True).') from err
     else:
         data = load_checkpoint_file(path, allow_unsafe=allow_unsafe)
     state = data.get('state_dict', data) if isinstance(data, dict) else data

@@ -159,3 +159,23 @@ def test_unsafe_checkpoint_refused_with_type_name(tmp_path):
     assert 'allow_unsafe_unpickle=True' in msg
     # the explicit opt-in reads it
     assert isinstance(load_checkpoint_file(str(path), allow_unsafe=True)['meta'], Payload)
+
+
+def test_url_teacher_checkpoints_go_through_the_safe_loader(monkeypatch, teacher_files):
+    import torch.hub
+
+    from kd.distillers.builder import load_teacher_weights
+    from kd.registry import MODELS
+    _, ckpt, _ = teacher_files
+    seen = {}
+
+    def fake(url, map_location=None, weights_only=False, **kwargs):
+        seen.update(url=url, weights_only=weights_only)
+        return torch.load(ckpt, map_location=map_location, weights_only=weights_only)
+
+    monkeypatch.setattr(torch.hub, 'load_state_dict_from_url', fake)
+    model = MODELS.build(dict(type='kd.ToyClassifier', width=8, out=8))
+    load_teacher_weights(model, 'https://example.org/teacher.pth')
+    assert seen == dict(url='https://example.org/teacher.pth', weights_only=True)
+    load_teacher_weights(model, 'https://example.org/teacher.pth', allow_unsafe=True)
+    assert seen['weights_only'] is False
