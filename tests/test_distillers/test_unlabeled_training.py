@@ -50,9 +50,10 @@ def test_mixed_batch_task_loss_is_the_labeled_images_loss(setup):
         got = sum(v.sum() for v in losses[f'student.{key}'])
         want = sum(v.sum() for v in alone[key])
         torch.testing.assert_close(got, want)
-    # the distill entry saw all four images
-    full = batch(2, 2)
-    assert full['inputs'].shape[0] == 4 and 'distill.fpn' in losses
+    # the distill entry saw all four images: it differs from the labeled pair's alone
+    labeled_only = batch(2, 0)
+    alone_distill = model.loss(labeled_only['inputs'], labeled_only['data_samples'])
+    assert not torch.allclose(losses['distill.fpn'], alone_distill['distill.fpn'])
 
 
 def test_pseudo_labels_are_the_teachers_thresholded_detections(setup):
