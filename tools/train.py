@@ -67,6 +67,16 @@ def main() -> None:
         cfg.load_from = args.resume
     runner = build_runner(cfg)
     runner.train()
+    _close_process_group()
+
+
+def _close_process_group() -> None:
+    """Leave the process group together: a rank that exits while another still
+    talks to it makes gloo abort the survivor (SIGABRT) at interpreter exit."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == '__main__':

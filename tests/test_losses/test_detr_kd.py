@@ -268,3 +268,11 @@ def test_input_checks():
 def test_registered():
     loss = MODELS.build(dict(type='kd.DETRDistillLoss', score_thr=0.2, topk=5))
     assert isinstance(loss, DETRDistillLoss) and loss.topk == 5
+
+
+def test_hungarian_survives_non_finite_costs():
+    # a NaN/Inf cost must not crash the matcher (scipy refuses it); the finite
+    # part decides: the NaN pairing is treated as the most expensive one
+    cost = torch.tensor([[[0.0, 5.0], [float('nan'), 1.0], [4.0, float('inf')]]])
+    b, rows, cols = DETRDistillLoss.hungarian(cost, [torch.tensor([7, 9])])
+    assert {int(c): int(r) for r, c in zip(rows, cols)} == {7: 0, 9: 1}

@@ -28,7 +28,14 @@ def test_dist_train_two_cpu_processes(tiny_digits_det, tmp_path):
                           'configs/quickstart/retinanet_student_digits.py', '2',
                           '--cfg-options'] + opts, cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=600)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    if res.returncode != 0:
+        (tmp_path / 'dist_train.log').write_text(res.stdout + res.stderr)
+        # the launcher's summary hides the cause: show each rank's error lines first
+        lines = (res.stdout + res.stderr).splitlines()
+        errors = [ln for ln in lines if any(k in ln for k in (
+            'Error', 'error:', 'terminate', 'Abort', 'Traceback', 'gloo'))]
+        pytest.fail('dist_train.sh failed; error lines:\n' + '\n'.join(errors[:40])
+                    + '\n--- last output ---\n' + res.stderr[-1500:])
     with open(tmp_path / 'weights_consistency.json') as f:
         result = json.load(f)
     assert result['world_size'] == 2 and result['identical'], result

@@ -267,7 +267,15 @@ class DETRDistillLoss(nn.Module):
             ``(image, student query, teacher query)`` index tensors of the pairs.
         """
         from scipy.optimize import linear_sum_assignment
-        cost_np = cost.detach().cpu().numpy()
+        cost_np = cost.detach().double().cpu().numpy()
+        if not np.isfinite(cost_np).all():
+            # A NaN/Inf cost (diverged or uninitialised weights) would make
+            # scipy raise deep inside the step; match on the finite part and let
+            # the loss itself turn non-finite, which the distiller's nan_policy
+            # reports with the entry name and iteration.
+            finite = cost_np[np.isfinite(cost_np)]
+            big = float(np.abs(finite).max()) * 2 + 1 if finite.size else 1.0
+            cost_np = np.nan_to_num(cost_np, nan=big, posinf=big, neginf=-big)
         imgs, rows, cols = [], [], []
         for b, tgt in enumerate(targets):
             k = int(tgt.numel())
