@@ -1,0 +1,26 @@
+# FitNets / Mimic (Romero et al. ICLR 2015; Li et al. CVPR 2017) on COCO: FCOS R50-caffe-FPN
+# student (GN head, multi-scale 2x, 38.5 box AP alone) <- FCOS R101-caffe-FPN teacher (same
+# recipe, 40.8 box AP, MMDetection zoo). A 1x1 conv regressor (ConvConnector) per FPN output
+# (P3-P7) and FeatureMSELoss (mean) with loss_weight=1, the FitNet baseline of LutingWang/HEAD
+# (configs/kd/fitnet.py); neither paper gives FPN weights. No student initialisation; gradient
+# clipping at 35 comes from MMDetection's FCOS config. Published: none for this pair.
+# Needs GPUs and data/coco/.
+_base_ = ['mmdet::fcos/fcos_r50-caffe_fpn_gn-head_ms-640-800-2x_coco.py']
+
+teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/fcos/'
+                'fcos_r101_caffe_fpn_gn-head_mstrain_640-800_2x_coco/'
+                'fcos_r101_caffe_fpn_gn-head_mstrain_640-800_2x_coco-511424d6.pth')
+
+model = dict(
+    _delete_=True,
+    type='kd.SingleTeacherDistiller',
+    student=_base_.model,
+    teacher=dict(config='mmdet::fcos/fcos_r101-caffe_fpn_gn-head_ms-640-800-2x_coco.py',
+                 checkpoint=teacher_ckpt),
+    distill=dict(
+        fpn=dict(
+            student='neck', teacher='neck',
+            connector=dict(type='ConvConnector'),
+            loss=dict(type='FeatureMSELoss', loss_weight=1.0))))
+
+custom_hooks = [dict(type='kd.StudentCheckpointHook')]
