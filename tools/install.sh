@@ -88,6 +88,12 @@ else
   run quiet_pip install -q --no-build-isolation -e "$ROOT[tests]"
   touch "$VENV/.kd-installed"
 fi
+# an editable install gets no .pth from setup.py: put the one that lets MMEngine resolve
+# `kd::` config paths before anything imports kd (see kd_mmengine_scope.py) in place
+SITE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+if ! cmp -s "$ROOT/kd-mmengine-scope.pth" "$SITE/kd-mmengine-scope.pth"; then
+  run cp "$ROOT/kd-mmengine-scope.pth" "$SITE/kd-mmengine-scope.pth"
+fi
 
 run "$PY" - <<'PY'
 import torch, mmcv, mmengine, mmdet, kd

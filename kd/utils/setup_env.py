@@ -11,28 +11,18 @@ def enable_kd_config_paths() -> None:
     """Let MMEngine resolve ``kd::path/to/config.py`` like ``mmdet::...``.
 
     MMEngine only accepts ``pkg::`` prefixes listed in its ``MODULE2PACKAGE``
-    table; ``kd`` adds itself there.  The configs are found through
-    ``kd/.mim/configs`` (a link to the repository's ``configs/``).
+    table; ``kd`` adds itself there, and makes MMEngine's
+    ``get_installed_path('kd')`` return the real package directory, where
+    ``kd/.mim/configs`` (a link to the repository's ``configs/``) lives (an
+    editable install records site-packages instead). ``kd_mmengine_scope``
+    holds the patches; its ``.pth`` applies them when nothing imports kd.
     """
-    import os.path as osp
+    import mmengine.config.config  # noqa: F401
+    import mmengine.config.utils  # noqa: F401
+    import mmengine.hub.hub  # noqa: F401
 
-    from mmengine.config import config as cfg_config
-    from mmengine.config import utils as cfg_utils
-    cfg_utils.MODULE2PACKAGE.setdefault('kd', 'kd')
-    original = cfg_config.get_installed_path
-    if getattr(original, '_kd_aware', False):
-        return
-    kd_dir = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-    def get_installed_path(package: str) -> str:
-        # an editable install records site-packages as the location of kd;
-        # the configs live beside the real package directory
-        if package == 'kd':
-            return kd_dir
-        return original(package)
-
-    get_installed_path._kd_aware = True  # type: ignore[attr-defined]
-    cfg_config.get_installed_path = get_installed_path
+    import kd_mmengine_scope   # the same patches the installed .pth applies lazily
+    kd_mmengine_scope.install()
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:

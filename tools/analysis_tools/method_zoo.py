@@ -291,7 +291,8 @@ METHODS = {
         about='The student matches the teacher\'s pairwise distances (normalised by their mean) '
               'and the angles formed by triplets of embeddings, with Huber losses: the structure '
               'of the embedding, not its coordinates.',
-        recipes=['configs/rkd/rkd_resnet_digits_cls.py']),
+        recipes=['configs/rkd/rkd_resnet_digits_cls.py',
+                 'configs/rkd/rkd_light_resnet_digits_cls.py']),
     'vid': dict(
         name='VID', loss='VIDLoss', file='kd/losses/relation/vid.py', task='cls',
         paper='S. Ahn, S. X. Hu, A. Damianou, N. D. Lawrence, Z. Dai. "Variational '
@@ -319,7 +320,8 @@ METHODS = {
         about='A contrastive (NCE) objective pulls the student\'s embedding of an image toward '
               'the teacher\'s embedding of the same image and away from the teacher\'s '
               'embeddings of other images, drawn from a memory bank over the training set.',
-        recipes=['configs/crd/crd_resnet_digits_cls.py']),
+        recipes=['configs/crd/crd_resnet_digits_cls.py',
+                 'configs/crd/crd_light_resnet_digits_cls.py']),
     'pkt': dict(
         name='PKT', loss='PKTLoss', file='kd/losses/feature/pkt.py', task='cls',
         paper='N. Passalis, A. Tefas. "Learning Deep Representations with Probabilistic '
