@@ -17,7 +17,6 @@ package directory (pip records site-packages as its location), where
 import sys
 
 
-
 def register(module) -> None:
     """Add ``kd`` to a loaded ``mmengine.config.utils`` module's package table."""
     table = getattr(module, 'MODULE2PACKAGE', None)

@@ -21,7 +21,7 @@ def enable_kd_config_paths() -> None:
     import mmengine.config.utils  # noqa: F401
     import mmengine.hub.hub  # noqa: F401
 
-    import kd_mmengine_scope   # the same patches the installed .pth applies lazily
+    import kd_mmengine_scope  # the same patches the installed .pth applies lazily
     kd_mmengine_scope.install()
 
 
