@@ -6,21 +6,10 @@
 # normalisation. No student initialisation; gradient clipping at 35 comes from MMDetection's
 # FCOS config itself. Published: none for FCOS (neither the CWD paper's abstract nor MMRazor).
 # Needs GPUs and data/coco/.
-_base_ = ['mmdet::fcos/fcos_r50-caffe_fpn_gn-head_ms-640-800-2x_coco.py']
-
-teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/fcos/'
-                'fcos_r101_caffe_fpn_gn-head_mstrain_640-800_2x_coco/'
-                'fcos_r101_caffe_fpn_gn-head_mstrain_640-800_2x_coco-511424d6.pth')
+_base_ = ['../_base_/coco_pairs/fcos_r101_to_r50_caffe_ms_2x.py']
 
 model = dict(
-    _delete_=True,
-    type='kd.SingleTeacherDistiller',
-    student=_base_.model,
-    teacher=dict(config='mmdet::fcos/fcos_r101-caffe_fpn_gn-head_ms-640-800-2x_coco.py',
-                 checkpoint=teacher_ckpt),
     distill=dict(
         fpn=dict(
             student='neck', teacher='neck',
             loss=dict(type='ChannelWiseDivergence', tau=1.0, loss_weight=10.0))))
-
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]

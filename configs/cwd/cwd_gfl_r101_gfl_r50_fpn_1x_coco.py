@@ -6,20 +6,10 @@
 # no gradient clipping. Published: none for FPN-CWD on GFL; MMRazor's 40.2 -> 41.9 (published)
 # for this pair distils the classification head (cwd_cls_head_gfl_r101_fpn_gfl_r50_fpn_1x_coco),
 # not the FPN. Needs GPUs and data/coco/.
-_base_ = ['mmdet::gfl/gfl_r50_fpn_1x_coco.py']
-
-teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/gfl/'
-                'gfl_r101_fpn_mstrain_2x_coco/'
-                'gfl_r101_fpn_mstrain_2x_coco_20200629_200126-dd12f847.pth')
+_base_ = ['../_base_/coco_pairs/gfl_r101_to_r50_1x.py']
 
 model = dict(
-    _delete_=True,
-    type='kd.SingleTeacherDistiller',
-    student=_base_.model,
-    teacher=dict(config='mmdet::gfl/gfl_r101_fpn_ms-2x_coco.py', checkpoint=teacher_ckpt),
     distill=dict(
         fpn=dict(
             student='neck', teacher='neck',
             loss=dict(type='ChannelWiseDivergence', tau=1.0, loss_weight=10.0))))
-
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]

@@ -7,21 +7,10 @@
 # clipping (neither is in MMRazor's recipe). Both FPNs are 256 wide: no connector.
 # Published: +3.4 box AP for RetinaNet R50 on COCO (CWD paper, ICCV 2021 abstract); MMRazor
 # publishes no FPN-CWD detection number. Needs GPUs and data/coco/ (MMDetection layout).
-_base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']
-
-teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/retinanet/'
-                'retinanet_x101_64x4d_fpn_1x_coco/'
-                'retinanet_x101_64x4d_fpn_1x_coco_20200130-366f5af1.pth')
+_base_ = ['../_base_/coco_pairs/retinanet_x101_to_r50_fpn_2x.py']
 
 model = dict(
-    _delete_=True,
-    type='kd.SingleTeacherDistiller',
-    student=_base_.model,
-    teacher=dict(config='mmdet::retinanet/retinanet_x101-64x4d_fpn_1x_coco.py',
-                 checkpoint=teacher_ckpt),
     distill=dict(
         fpn=dict(
             student='neck', teacher='neck',   # one loss per FPN output
             loss=dict(type='ChannelWiseDivergence', tau=1.0, loss_weight=10.0))))
-
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]

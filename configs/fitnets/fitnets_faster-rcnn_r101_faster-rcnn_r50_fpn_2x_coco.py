@@ -5,22 +5,11 @@
 # here on P2-P5 (levels 0-3, as the FGD recipe; HEAD also covers the max-pooled P6). Neither
 # paper gives FPN weights. No student initialisation, no gradient clipping.
 # Published: none for this pair. Needs GPUs and data/coco/.
-_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py']
-
-teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/'
-                'faster_rcnn_r101_fpn_2x_coco/'
-                'faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth')
+_base_ = ['../_base_/coco_pairs/faster_rcnn_r101_to_r50_2x.py']
 
 model = dict(
-    _delete_=True,
-    type='kd.SingleTeacherDistiller',
-    student=_base_.model,
-    teacher=dict(config='mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
-                 checkpoint=teacher_ckpt),
     distill=dict(
         fpn=dict(
             student='neck', teacher='neck', levels=[0, 1, 2, 3],
             connector=dict(type='ConvConnector'),
             loss=dict(type='FeatureMSELoss', loss_weight=1.0))))
-
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]

@@ -6,22 +6,11 @@
 # paper gives FPN weights; these are the ones of the FitNet baseline in LutingWang/HEAD
 # (configs/kd/fitnet.py: per-level 1x1 Conv2d adapter, F.mse_loss, weight 1.0). No student
 # initialisation, no gradient clipping. Published: none for this pair. Needs GPUs and data/coco/.
-_base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']
-
-teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/retinanet/'
-                'retinanet_x101_64x4d_fpn_1x_coco/'
-                'retinanet_x101_64x4d_fpn_1x_coco_20200130-366f5af1.pth')
+_base_ = ['../_base_/coco_pairs/retinanet_x101_to_r50_fpn_2x.py']
 
 model = dict(
-    _delete_=True,
-    type='kd.SingleTeacherDistiller',
-    student=_base_.model,
-    teacher=dict(config='mmdet::retinanet/retinanet_x101-64x4d_fpn_1x_coco.py',
-                 checkpoint=teacher_ckpt),
     distill=dict(
         fpn=dict(
             student='neck', teacher='neck',
             connector=dict(type='ConvConnector'),   # 1x1 conv 256 -> 256, one per level
             loss=dict(type='FeatureMSELoss', loss_weight=1.0))))
-
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]

@@ -6,22 +6,12 @@
 # no student initialisation (that config leaves init_student at False), gradients clipped at 35.
 # Published: none for this teacher; the authors' 38.4 -> 42.1 (published, yzd-v/MGD
 # det/README.md) used a Cascade Mask R-CNN X101-32x4d-DCN teacher. Needs GPUs and data/coco/.
-_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py']
-
-teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/'
-                'faster_rcnn_r101_fpn_2x_coco/'
-                'faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth')
+_base_ = ['../_base_/coco_pairs/faster_rcnn_r101_to_r50_2x.py']
 
 model = dict(
-    _delete_=True,
-    type='kd.SingleTeacherDistiller',
-    student=_base_.model,
-    teacher=dict(config='mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
-                 checkpoint=teacher_ckpt),
     distill=dict(
         fpn=dict(
             student='neck', teacher='neck', levels=[0, 1, 2, 3],
             loss=dict(type='MGDLoss', alpha_mgd=5e-7, lambda_mgd=0.45))))
 
 optim_wrapper = dict(clip_grad=dict(max_norm=35, norm_type=2))
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]

@@ -6,18 +6,9 @@
 # FPN outputs (P3-P7), alpha_mgd=2e-5, lambda_mgd=0.65, the student's neck and head initialised
 # from the teacher (init_student=True; same FPN and head shapes), gradients clipped at 35.
 # Published: none for FCOS. Needs GPUs and data/coco/.
-_base_ = ['mmdet::fcos/fcos_r50-caffe_fpn_gn-head_ms-640-800-2x_coco.py']
-
-teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/fcos/'
-                'fcos_r101_caffe_fpn_gn-head_mstrain_640-800_2x_coco/'
-                'fcos_r101_caffe_fpn_gn-head_mstrain_640-800_2x_coco-511424d6.pth')
+_base_ = ['../_base_/coco_pairs/fcos_r101_to_r50_caffe_ms_2x.py']
 
 model = dict(
-    _delete_=True,
-    type='kd.SingleTeacherDistiller',
-    student=_base_.model,
-    teacher=dict(config='mmdet::fcos/fcos_r101-caffe_fpn_gn-head_ms-640-800-2x_coco.py',
-                 checkpoint=teacher_ckpt),
     student_init_from_teacher=['neck', 'bbox_head'],
     distill=dict(
         fpn=dict(
@@ -25,4 +16,3 @@ model = dict(
             loss=dict(type='MGDLoss', alpha_mgd=2e-5, lambda_mgd=0.65))))
 
 optim_wrapper = dict(clip_grad=dict(max_norm=35, norm_type=2))
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]

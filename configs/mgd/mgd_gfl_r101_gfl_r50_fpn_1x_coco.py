@@ -5,17 +5,9 @@
 # outputs (P3-P7), alpha_mgd=2e-5, lambda_mgd=0.65, the student's neck and head initialised from
 # the teacher (init_student=True; same FPN and head shapes), gradients clipped at 35.
 # Published: none for GFL. Needs GPUs and data/coco/.
-_base_ = ['mmdet::gfl/gfl_r50_fpn_1x_coco.py']
-
-teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/gfl/'
-                'gfl_r101_fpn_mstrain_2x_coco/'
-                'gfl_r101_fpn_mstrain_2x_coco_20200629_200126-dd12f847.pth')
+_base_ = ['../_base_/coco_pairs/gfl_r101_to_r50_1x.py']
 
 model = dict(
-    _delete_=True,
-    type='kd.SingleTeacherDistiller',
-    student=_base_.model,
-    teacher=dict(config='mmdet::gfl/gfl_r101_fpn_ms-2x_coco.py', checkpoint=teacher_ckpt),
     student_init_from_teacher=['neck', 'bbox_head'],
     distill=dict(
         fpn=dict(
@@ -23,4 +15,3 @@ model = dict(
             loss=dict(type='MGDLoss', alpha_mgd=2e-5, lambda_mgd=0.65))))
 
 optim_wrapper = dict(clip_grad=dict(max_norm=35, norm_type=2))
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]

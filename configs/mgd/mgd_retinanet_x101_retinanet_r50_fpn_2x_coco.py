@@ -8,18 +8,9 @@
 # X101 checkpoint; MMRazor's reproduction uses this 1x one.
 # Published: 37.4 -> 41.0 box AP (yzd-v/MGD det/README.md; MMRazor's mgd README also 41.0 with
 # this teacher). Needs GPUs and data/coco/ (MMDetection layout).
-_base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']
-
-teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/retinanet/'
-                'retinanet_x101_64x4d_fpn_1x_coco/'
-                'retinanet_x101_64x4d_fpn_1x_coco_20200130-366f5af1.pth')
+_base_ = ['../_base_/coco_pairs/retinanet_x101_to_r50_fpn_2x.py']
 
 model = dict(
-    _delete_=True,
-    type='kd.SingleTeacherDistiller',
-    student=_base_.model,
-    teacher=dict(config='mmdet::retinanet/retinanet_x101-64x4d_fpn_1x_coco.py',
-                 checkpoint=teacher_ckpt),
     student_init_from_teacher=['neck', 'bbox_head'],
     distill=dict(
         fpn=dict(
@@ -27,4 +18,3 @@ model = dict(
             loss=dict(type='MGDLoss', alpha_mgd=2e-5, lambda_mgd=0.65))))
 
 optim_wrapper = dict(clip_grad=dict(max_norm=35, norm_type=2))
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]

@@ -5,21 +5,10 @@
 # student initialisation, no gradient clipping.
 # Published: 38.4 -> 40.3 box AP (MMRazor pkd README; its metafile says 40.4).
 # Needs GPUs and data/coco/.
-_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py']
-
-teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/'
-                'faster_rcnn_r101_fpn_2x_coco/'
-                'faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth')
+_base_ = ['../_base_/coco_pairs/faster_rcnn_r101_to_r50_2x.py']
 
 model = dict(
-    _delete_=True,
-    type='kd.SingleTeacherDistiller',
-    student=_base_.model,
-    teacher=dict(config='mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
-                 checkpoint=teacher_ckpt),
     distill=dict(
         fpn=dict(
             student='neck', teacher='neck', levels=[0, 1, 2, 3],
             loss=dict(type='PKDLoss', loss_weight=6.0))))
-
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]

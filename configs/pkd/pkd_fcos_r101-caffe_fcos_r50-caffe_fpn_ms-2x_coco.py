@@ -6,21 +6,10 @@
 # loss_weight=10 on each of FPN outputs 0-3 (P3-P6), no student initialisation. Gradient
 # clipping at 35 comes from MMDetection's FCOS config. Published: none for an FCOS student
 # (MMRazor's 40.3 is FCOS X101 -> RetinaNet R50 1x). Needs GPUs and data/coco/.
-_base_ = ['mmdet::fcos/fcos_r50-caffe_fpn_gn-head_ms-640-800-2x_coco.py']
-
-teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/fcos/'
-                'fcos_r101_caffe_fpn_gn-head_mstrain_640-800_2x_coco/'
-                'fcos_r101_caffe_fpn_gn-head_mstrain_640-800_2x_coco-511424d6.pth')
+_base_ = ['../_base_/coco_pairs/fcos_r101_to_r50_caffe_ms_2x.py']
 
 model = dict(
-    _delete_=True,
-    type='kd.SingleTeacherDistiller',
-    student=_base_.model,
-    teacher=dict(config='mmdet::fcos/fcos_r101-caffe_fpn_gn-head_ms-640-800-2x_coco.py',
-                 checkpoint=teacher_ckpt),
     distill=dict(
         fpn=dict(
             student='neck', teacher='neck', levels=[0, 1, 2, 3],
             loss=dict(type='PKDLoss', loss_weight=10.0))))
-
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]

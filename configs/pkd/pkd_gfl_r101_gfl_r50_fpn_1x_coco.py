@@ -4,20 +4,10 @@
 # pkd_fpn_retina_x101_retina_r50_2x_coco.py): one PKDLoss with loss_weight=10 on each of FPN
 # outputs 0-3 (P3-P6), no student initialisation, no gradient clipping.
 # Published: none for GFL. Needs GPUs and data/coco/.
-_base_ = ['mmdet::gfl/gfl_r50_fpn_1x_coco.py']
-
-teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/gfl/'
-                'gfl_r101_fpn_mstrain_2x_coco/'
-                'gfl_r101_fpn_mstrain_2x_coco_20200629_200126-dd12f847.pth')
+_base_ = ['../_base_/coco_pairs/gfl_r101_to_r50_1x.py']
 
 model = dict(
-    _delete_=True,
-    type='kd.SingleTeacherDistiller',
-    student=_base_.model,
-    teacher=dict(config='mmdet::gfl/gfl_r101_fpn_ms-2x_coco.py', checkpoint=teacher_ckpt),
     distill=dict(
         fpn=dict(
             student='neck', teacher='neck', levels=[0, 1, 2, 3],
             loss=dict(type='PKDLoss', loss_weight=10.0))))
-
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]

@@ -1,0 +1,20 @@
+# COCO detector pair for distillation: RetinaNet R50-FPN student (2x schedule, 37.4 box AP alone)
+# <- RetinaNet X101-64x4d-FPN teacher (1x, 41.0 box AP), both from the MMDetection model zoo.
+# Both FPNs are 256 wide with five outputs (P3-P7). A recipe inheriting this file adds its
+# model.distill entries (and any student_init_from_teacher / gradient clipping); teacher_ckpt is
+# the zoo checkpoint of the teacher config. Needs GPUs and data/coco/ (MMDetection layout).
+_base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']
+
+teacher_ckpt = ('https://download.openmmlab.com/mmdetection/v2.0/retinanet/'
+                'retinanet_x101_64x4d_fpn_1x_coco/'
+                'retinanet_x101_64x4d_fpn_1x_coco_20200130-366f5af1.pth')
+
+model = dict(
+    _delete_=True,
+    type='kd.SingleTeacherDistiller',
+    student=_base_.model,
+    teacher=dict(config='mmdet::retinanet/retinanet_x101-64x4d_fpn_1x_coco.py',
+                 checkpoint=teacher_ckpt),
+    distill=dict())
+
+custom_hooks = [dict(type='kd.StudentCheckpointHook')]
