@@ -444,3 +444,23 @@ def test_relation_losses_work_in_the_distiller(toy_teacher, entry):
         assert names
         assert all(p.grad is not None for n, p in model.named_parameters()
                    if n.startswith('distill_losses.rel'))
+
+
+def test_crd_dense_and_gathered_scores_agree():
+    # the whole-bank product (small banks) and the row gather (large banks) are the same
+    # dot products: same loss, same gradients, same memory updates
+    results = []
+    for factor in (1000, 0):   # dense path, then gather path
+        crd = _crd(num_samples=12, nce_k=5)
+        crd.dense_scores_factor = factor
+        student = _randn(4, 3).requires_grad_()
+        teacher = _randn(4, 5, seed=1)
+        contrast_idx = torch.tensor([[7, 0, 3, 3, 11, 1], [2, 9, 5, 1, 1, 0],
+                                     [4, 4, 8, 10, 6, 2], [0, 7, 7, 3, 2, 5]])
+        loss = crd(student, teacher, sample_idx=contrast_idx[:, 0], contrast_idx=contrast_idx)
+        loss.backward()
+        results.append((loss.detach(), student.grad, crd.embed_student.weight.grad,
+                        crd.embed_teacher.weight.grad, crd.memory_student.clone(),
+                        crd.memory_teacher.clone()))
+    for dense, gathered in zip(*results):
+        torch.testing.assert_close(dense, gathered, rtol=1e-12, atol=1e-12)
