@@ -281,3 +281,32 @@ def test_errors():
     for bad in (dict(tau=0), dict(pos_weight='x'), dict(normalize='x'), dict(alpha_vlr=2)):
         with pytest.raises(ValueError):
             LDLoss(anchor_generator=ANCHORS, **bad)
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_batched_regions_equal_per_image_regions(seed):
+    from kd.losses.detection.ld import ld_regions_batch
+    gen = torch.Generator().manual_seed(seed)
+    counts = [64, 16, 4, 1]   # levels with fewer anchors than topk included
+    centres = torch.rand(sum(counts), 2, generator=gen) * 64
+    sizes = torch.rand(sum(counts), 1, generator=gen) * 24 + 4
+    anchors = torch.cat([centres - sizes / 2, centres + sizes / 2], 1)
+    boxes = []
+    for g in (3, 0, 1, 5):     # an image without boxes included
+        xy = torch.rand(g, 2, generator=gen) * 48
+        wh = torch.rand(g, 2, generator=gen) * 20 + 2
+        boxes.append(torch.cat([xy, xy + wh], 1))
+    valid = torch.rand(len(boxes), sum(counts), generator=gen) > 0.2
+    valid[0] = True
+    gts = torch.nn.utils.rnn.pad_sequence(boxes, batch_first=True)
+    mask = torch.arange(gts.shape[1])[None] < torch.tensor([len(b) for b in boxes])[:, None]
+    pos, vlr = ld_regions_batch(anchors, counts, gts, mask, valid, topk=9, alpha_vlr=0.25)
+    starts = torch.tensor([0] + counts).cumsum(0)
+    for i, b in enumerate(boxes):
+        v = valid[i]
+        level_counts = [int(v[starts[j]:starts[j + 1]].sum()) for j in range(len(counts))]
+        p_ref, v_ref = ld_regions(anchors[v], level_counts, b, topk=9, alpha_vlr=0.25)
+        assert torch.equal(pos[i][v], p_ref) and not pos[i][~v].any()
+        torch.testing.assert_close(vlr[i][v], v_ref, rtol=1e-6, atol=1e-7)
+        assert not vlr[i][~v].any()
+    assert pos.any() and (vlr > 0).any()   # the case is not vacuous

@@ -182,6 +182,79 @@ def ld_regions(anchors: Tensor, num_level_anchors: Sequence[int], gts: Tensor, t
     return pos, vlr_iou
 
 
+def ld_regions_batch(anchors: Tensor, num_level_anchors: Sequence[int], gts: Tensor,
+                     gt_mask: Tensor, valid: Tensor, topk: int = 9,
+                     alpha_vlr: float = 0.25) -> Tuple[Tensor, Tensor]:
+    """:func:`ld_regions` for a whole batch at once, without a loop over images.
+
+    Args:
+        anchors: ``(K, 4)`` xyxy anchors of all levels, level by level.
+        num_level_anchors: number of anchors of each level (sums to K).
+        gts: ``(N, G, 4)`` gt boxes, padded to the batch's largest count.
+        gt_mask: ``(N, G)`` bool, False for padding.
+        valid: ``(N, K)`` bool, the anchors inside each image's padded area
+            (``ld_regions`` gets only those anchors).
+
+    Returns:
+        ``pos`` bool ``(N, K)`` and ``vlr_iou`` ``(N, K)``, equal to
+        :func:`ld_regions` run per image on its valid anchors (0/False on the
+        others). Invalid anchors never become candidates: their centre distance
+        is infinite, so a level's ``topk`` takes them last, and they are masked
+        out of the threshold's mean and (unbiased) standard deviation.
+    """
+    n, num = valid.shape
+    pos = valid.new_zeros(n, num)
+    vlr_iou = anchors.new_zeros(n, num)
+    if gts.shape[1] == 0 or num == 0:
+        return pos, vlr_iou
+    a = anchors[None, :, None, :]                                       # (1, K, 1, 4)
+    g = gts[:, None, :, :]                                              # (N, 1, G, 4)
+    inter = (torch.min(a[..., 2:], g[..., 2:]) - torch.max(a[..., :2], g[..., :2])
+             ).clamp(min=0).prod(-1)                                    # (N, K, G)
+    area_a = (a[..., 2:] - a[..., :2]).clamp(min=0).prod(-1)
+    area_g = (g[..., 2:] - g[..., :2]).clamp(min=0).prod(-1)
+    iou = inter / (area_a + area_g - inter).clamp(min=1e-6)
+    ac = (a[..., :2] + a[..., 2:]) / 2                                  # (1, K, 1, 2)
+    gc = (g[..., :2] + g[..., 2:]) / 2                                  # (N, 1, G, 2)
+    rho2 = (ac - gc).pow(2).sum(-1)                                     # (N, K, G)
+    dist = rho2.sqrt().masked_fill(~valid[:, :, None], float('inf'))
+
+    candidates, start = [], 0
+    for count in num_level_anchors:      # a handful of levels, not images or boxes
+        if count > 0:
+            k = min(topk, count)
+            candidates.append(dist[:, start:start + count].topk(k, dim=1, largest=False)
+                              .indices + start)
+        start += count
+    cand = torch.cat(candidates, 1)                                     # (N, C, G)
+    cand_valid = valid[:, :, None].expand(-1, -1, cand.shape[2]).gather(1, cand)
+    cand_iou = iou.gather(1, cand)
+    weight = cand_valid.to(cand_iou.dtype)
+    count = weight.sum(1)                                               # (N, G)
+    mean = (cand_iou * weight).sum(1) / count
+    var = ((cand_iou - mean[:, None]).pow(2) * weight).sum(1) / (count - 1)
+    thr = mean + var.sqrt()                                             # t_g, (N, G)
+
+    centres = ac[0, :, 0]                                               # (K, 2)
+    cx, cy = centres[cand, 0], centres[cand, 1]                         # (N, C, G)
+    gx1, gy1, gx2, gy2 = gts[:, None, :, 0], gts[:, None, :, 1], gts[:, None, :, 2], \
+        gts[:, None, :, 3]
+    inside = torch.stack([cx - gx1, cy - gy1, gx2 - cx, gy2 - cy], -1).min(-1).values > 0.01
+    cand_pos = (cand_iou >= thr[:, None]) & inside & cand_valid
+    is_pos = torch.zeros_like(iou, dtype=torch.bool)
+    is_pos.scatter_(1, cand, cand_pos)   # one candidate entry per (image, anchor, gt)
+    pos = (is_pos & gt_mask[:, None, :]).any(2) & valid
+
+    lt = torch.min(a[..., :2], g[..., :2])
+    rb = torch.max(a[..., 2:], g[..., 2:])
+    diou = iou - rho2 / (rb - lt).pow(2).sum(-1).clamp(min=1e-6)
+    in_window = (diou >= alpha_vlr * thr[:, None]) & (diou < thr[:, None]) & \
+        gt_mask[:, None, :]
+    window_iou = torch.where(in_window, iou, iou.new_full((), -1.0)).max(2).values
+    vlr_iou = torch.where((window_iou >= 0) & valid, window_iou, vlr_iou)
+    return pos, vlr_iou
+
+
 def _gt_boxes(sample: Any) -> Tensor:
     gt = sample.gt_instances if not isinstance(sample, dict) else sample['gt_instances']
     boxes = gt.bboxes
@@ -292,26 +365,25 @@ class LDLoss(nn.Module):
         mlvl = self.prior_generator.grid_priors(featmap_sizes, device=device)
         anchors = torch.cat(mlvl, 0).float()
         counts = [a.shape[0] for a in mlvl]
-        level_of = torch.repeat_interleave(torch.arange(len(counts), device=device),
-                                           torch.tensor(counts, device=device))
-        pos, vlr = [], []
+        # valid anchors per image (one computation per distinct padded shape)
+        flags = {}
+        valid = []
         for sample in data_samples:
             meta = _metainfo(sample)
             pad = meta.get('pad_shape', meta.get('batch_input_shape'))
-            if pad is not None:
-                valid = torch.cat(self.prior_generator.valid_flags(featmap_sizes, pad, device))
-            else:
-                valid = torch.ones(anchors.shape[0], dtype=torch.bool, device=device)
-            valid_counts = [int((valid & (level_of == i)).sum()) for i in range(len(counts))]
-            gts = _gt_boxes(sample).to(device=device, dtype=torch.float32).reshape(-1, 4)
-            p, v = ld_regions(anchors[valid], valid_counts, gts, self.topk, self.alpha_vlr)
-            full_p = torch.zeros_like(valid)
-            full_v = anchors.new_zeros(anchors.shape[0])
-            full_p[valid] = p
-            full_v[valid] = v
-            pos.append(full_p)
-            vlr.append(full_v)
-        return torch.stack(pos), torch.stack(vlr)
+            key = tuple(pad[:2]) if pad is not None else None
+            if key not in flags:
+                flags[key] = torch.cat(self.prior_generator.valid_flags(
+                    featmap_sizes, key, device)) if key is not None else \
+                    torch.ones(anchors.shape[0], dtype=torch.bool, device=device)
+            valid.append(flags[key])
+        boxes = [_gt_boxes(s).to(device=device, dtype=torch.float32).reshape(-1, 4)
+                 for s in data_samples]
+        gts = torch.nn.utils.rnn.pad_sequence(boxes, batch_first=True)   # (N, G, 4)
+        lengths = torch.tensor([b.shape[0] for b in boxes], device=device)
+        gt_mask = torch.arange(gts.shape[1], device=device)[None] < lengths[:, None]
+        return ld_regions_batch(anchors, counts, gts, gt_mask, torch.stack(valid), self.topk,
+                                self.alpha_vlr)
 
     def edge_kl(self, s_flat: Tensor, t_flat: Tensor) -> Tensor:
         """``(N, M)``: mean over the 4 edges of τ²·KL(p_t‖p_s)/(n+1)."""
