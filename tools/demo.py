@@ -4,8 +4,9 @@
                          [--work-dir work_dirs/demo] [--teacher-checkpoint CKPT]
 
 1. prepares DigitsDet (scikit-learn digits on 96-px canvases) if missing;
-2. trains the teacher (configs/quickstart/retinanet_teacher_digits.py) unless
-   its checkpoint exists (or --teacher-checkpoint names one);
+2. trains the teacher (configs/quickstart/retinanet_teacher_digits.py) into
+   work_dirs/retinanet_teacher_digits/, where the quickstart recipes look for
+   it, unless iter_3000.pth exists there (or --teacher-checkpoint names one);
 3. trains the baseline student and each distillation recipe, one run per seed,
    ``--jobs`` runs at a time (finished runs are skipped, so an interrupted demo
    continues where it stopped);
@@ -31,6 +32,9 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 TEACHER_CFG = 'configs/quickstart/retinanet_teacher_digits.py'
+# where `tools/train.py TEACHER_CFG` writes and the quickstart recipes' teacher_ckpt points
+TEACHER_WORK_DIR = 'work_dirs/retinanet_teacher_digits'
+TEACHER_CKPT = 'iter_3000.pth'
 STUDENT_CFG = 'configs/quickstart/retinanet_student_digits.py'
 RECIPES = {
     'cwd': 'configs/quickstart/cwd_retinanet_digits.py',
@@ -139,8 +143,13 @@ def main() -> None:
     log('preparing the embedded data (data/digits_det)')
     ensure_digits_data(osp.join(ROOT, 'data'), which=('det', ))
 
-    teacher_dir = osp.join(args.work_dir, 'teacher')
+    # The teacher goes where every quickstart recipe looks for it (the teacher
+    # config's default work dir), so the README's commands work after the demo.
+    teacher_dir = osp.join(ROOT, TEACHER_WORK_DIR)
     teacher_ckpt = args.teacher_checkpoint
+    if teacher_ckpt is None and osp.isfile(osp.join(teacher_dir, TEACHER_CKPT)):
+        teacher_ckpt = osp.join(teacher_dir, TEACHER_CKPT)   # trained earlier: reuse
+        log(f'teacher: using {teacher_ckpt} (trained earlier)')
     if teacher_ckpt is None:
         teacher_metrics = train('teacher', TEACHER_CFG, teacher_dir, ['randomness.seed=0'])
         with open(osp.join(teacher_dir, 'last_checkpoint')) as f:
