@@ -73,9 +73,15 @@ def main() -> None:
 def _close_process_group() -> None:
     """Leave the process group together: a rank that exits while another still
     talks to it makes gloo abort the survivor (SIGABRT) at interpreter exit."""
+    import time
+
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
+        # Let gloo's threads finish destroying the barrier's work before anything frees
+        # the process group: torch 2.13's ~ProcessGroupGloo joins them with the GIL held
+        # while such a thread may wait for the GIL (a hang; tests/dist_worker_exit.py).
+        time.sleep(0.2)
         dist.destroy_process_group()
 
 

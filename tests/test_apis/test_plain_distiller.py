@@ -285,26 +285,29 @@ class _StudentWithDistillation(nn.Module):
 
 def _ddp_worker(rank, world_size, init_file, out_dir):
     import torch.distributed as dist
-    from torch.nn.parallel import DistributedDataParallel as DDP
     dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
                             world_size=world_size)
-    try:
-        student, teacher = _pair(seed=0)
-        distiller = Distiller(student, teacher, DISTILL, example_inputs=torch.randn(2, 3, 16, 16))
-        model = DDP(_StudentWithDistillation(student, distiller))
-        assert not any(p is q for p in model.parameters() for q in teacher.parameters())
-        opt = torch.optim.SGD(model.parameters(), lr=0.1)
-        g = torch.Generator().manual_seed(rank)       # each rank its own data
-        for _ in range(3):
-            x = torch.randn(4, 3, 16, 16, generator=g)
-            _, losses = model(x)
-            opt.zero_grad()
-            sum(losses.values()).backward()           # DDP averages the gradients
-            opt.step()
-        flat = torch.cat([p.detach().flatten() for p in model.parameters()])
-        torch.save(flat, f'{out_dir}/rank{rank}.pt')
-    finally:
-        dist.destroy_process_group()
+    from tests.dist_worker_exit import run_and_exit
+    run_and_exit(_ddp_train, rank, out_dir)
+
+
+def _ddp_train(rank, out_dir):
+    from torch.nn.parallel import DistributedDataParallel as DDP
+    student, teacher = _pair(seed=0)
+    distiller = Distiller(student, teacher, DISTILL, example_inputs=torch.randn(2, 3, 16, 16))
+    model = DDP(_StudentWithDistillation(student, distiller))
+    assert not any(p is q for p in model.parameters() for q in teacher.parameters())
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    g = torch.Generator().manual_seed(rank)       # each rank its own data
+    for _ in range(3):
+        x = torch.randn(4, 3, 16, 16, generator=g)
+        _, losses = model(x)
+        opt.zero_grad()
+        sum(losses.values()).backward()           # DDP averages the gradients
+        opt.step()
+    flat = torch.cat([p.detach().flatten() for p in model.parameters()])
+    torch.save(flat, f'{out_dir}/rank{rank}.pt')
+    return model   # kept alive until the process exits (see tests/dist_worker_exit.py)
 
 
 def test_ddp_example_with_two_cpu_processes(tmp_path):

@@ -8,33 +8,36 @@ def _worker(rank, world, init_file, cfg_path, ckpt, out_dir):
     # a file rendezvous: no TCP port that another process could take meanwhile
     dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
                             world_size=world)
-    try:
-        from mmengine.model import MMDistributedDataParallel
-        from mmengine.optim import OptimWrapper
+    from tests.dist_worker_exit import run_and_exit
+    run_and_exit(_train, rank, world, cfg_path, ckpt, out_dir)
 
-        from kd.distillers import SingleTeacherDistiller
-        from tests.test_distillers.toy_models import toy_batch, toy_cfg
-        torch.manual_seed(0)  # same student init on both ranks
-        model = SingleTeacherDistiller(
-            student=toy_cfg(width=4, out=8), teacher=dict(config=cfg_path, checkpoint=ckpt),
-            distill=dict(fpn=dict(student='neck', teacher='neck',
-                                  loss=dict(type='FeatureMSELoss'),
-                                  connector=dict(type='ConvConnector'))),
-            probe_shape=(3, 16, 16))
-        ddp = MMDistributedDataParallel(module=model, broadcast_buffers=False)
-        wrapped = {id(p) for p in ddp.parameters()}
-        assert not wrapped & {id(p) for p in model.teacher.parameters()}
-        optim = OptimWrapper(torch.optim.SGD(ddp.parameters(), lr=0.1))
-        for step in range(3):
-            inputs, samples = toy_batch(n=2, seed=10 * step + rank)  # different data per rank
-            ddp.train_step(dict(inputs=inputs, data_samples=samples), optim)
-        flat = torch.cat([p.detach().flatten() for p in model.parameters()])
-        gathered = [torch.zeros_like(flat) for _ in range(world)]
-        dist.all_gather(gathered, flat)
-        torch.save(dict(same=bool(torch.equal(gathered[0], gathered[1]))),
-                   f'{out_dir}/rank{rank}.pt')
-    finally:
-        dist.destroy_process_group()
+
+def _train(rank, world, cfg_path, ckpt, out_dir):
+    from mmengine.model import MMDistributedDataParallel
+    from mmengine.optim import OptimWrapper
+
+    from kd.distillers import SingleTeacherDistiller
+    from tests.test_distillers.toy_models import toy_batch, toy_cfg
+    torch.manual_seed(0)  # same student init on both ranks
+    model = SingleTeacherDistiller(
+        student=toy_cfg(width=4, out=8), teacher=dict(config=cfg_path, checkpoint=ckpt),
+        distill=dict(fpn=dict(student='neck', teacher='neck',
+                              loss=dict(type='FeatureMSELoss'),
+                              connector=dict(type='ConvConnector'))),
+        probe_shape=(3, 16, 16))
+    ddp = MMDistributedDataParallel(module=model, broadcast_buffers=False)
+    wrapped = {id(p) for p in ddp.parameters()}
+    assert not wrapped & {id(p) for p in model.teacher.parameters()}
+    optim = OptimWrapper(torch.optim.SGD(ddp.parameters(), lr=0.1))
+    for step in range(3):
+        inputs, samples = toy_batch(n=2, seed=10 * step + rank)  # different data per rank
+        ddp.train_step(dict(inputs=inputs, data_samples=samples), optim)
+    flat = torch.cat([p.detach().flatten() for p in model.parameters()])
+    gathered = [torch.zeros_like(flat) for _ in range(world)]
+    dist.all_gather(gathered, flat)
+    torch.save(dict(same=bool(torch.equal(gathered[0], gathered[1]))),
+               f'{out_dir}/rank{rank}.pt')
+    return ddp   # kept alive until the process exits (see tests/dist_worker_exit.py)
 
 
 def test_ddp_two_cpu_processes(tmp_path):
