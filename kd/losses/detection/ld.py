@@ -110,30 +110,6 @@ POS_WEIGHTS = ('student_score', 'teacher_score', 'none')
 NORMALIZE = ('sum', 'mean')
 
 
-def box_iou(boxes: Tensor, gts: Tensor) -> Tensor:
-    """IoU of every box ``(K, 4)`` with every gt ``(G, 4)``, xyxy -> ``(K, G)``."""
-    lt = torch.max(boxes[:, None, :2], gts[None, :, :2])
-    rb = torch.min(boxes[:, None, 2:], gts[None, :, 2:])
-    inter = (rb - lt).clamp(min=0).prod(-1)
-    area_b = (boxes[:, 2:] - boxes[:, :2]).clamp(min=0).prod(-1)
-    area_g = (gts[:, 2:] - gts[:, :2]).clamp(min=0).prod(-1)
-    union = area_b[:, None] + area_g[None, :] - inter
-    return inter / union.clamp(min=1e-6)
-
-
-def box_diou(boxes: Tensor, gts: Tensor, iou: Optional[Tensor] = None) -> Tensor:
-    """DIoU = IoU - (centre distance)² / (enclosing-box diagonal)², ``(K, G)``."""
-    if iou is None:
-        iou = box_iou(boxes, gts)
-    cb = (boxes[:, :2] + boxes[:, 2:]) / 2
-    cg = (gts[:, :2] + gts[:, 2:]) / 2
-    rho2 = (cb[:, None, :] - cg[None, :, :]).pow(2).sum(-1)
-    lt = torch.min(boxes[:, None, :2], gts[None, :, :2])
-    rb = torch.max(boxes[:, None, 2:], gts[None, :, 2:])
-    c2 = (rb - lt).pow(2).sum(-1).clamp(min=1e-6)
-    return iou - rho2 / c2
-
-
 def ld_regions(anchors: Tensor, num_level_anchors: Sequence[int], gts: Tensor, topk: int = 9,
                alpha_vlr: float = 0.25) -> Tuple[Tensor, Tensor]:
     """Main region (ATSS positives) and VLR of one image.
@@ -148,38 +124,11 @@ def ld_regions(anchors: Tensor, num_level_anchors: Sequence[int], gts: Tensor, t
         IoU with the best gt whose DIoU window contains the anchor, 0 outside).
     """
     num = anchors.shape[0]
-    pos = anchors.new_zeros(num, dtype=torch.bool)
-    vlr_iou = anchors.new_zeros(num)
-    if gts.numel() == 0 or num == 0:
-        return pos, vlr_iou
-    iou = box_iou(anchors, gts)                                       # (K, G)
-    ac = (anchors[:, :2] + anchors[:, 2:]) / 2
-    gc = (gts[:, :2] + gts[:, 2:]) / 2
-    dist = (ac[:, None, :] - gc[None, :, :]).pow(2).sum(-1).sqrt()    # (K, G)
-
-    candidates, start = [], 0
-    for n in num_level_anchors:
-        if n > 0:
-            k = min(topk, n)
-            candidates.append(dist[start:start + n].topk(k, dim=0, largest=False).indices + start)
-        start += n
-    cand = torch.cat(candidates, 0)                                   # (C, G)
-    cand_iou = iou.gather(0, cand)
-    thr = cand_iou.mean(0) + cand_iou.std(0)                          # t_g, (G,)
-
-    cx, cy = ac[cand, 0], ac[cand, 1]                                 # (C, G)
-    inside = torch.stack([cx - gts[:, 0], cy - gts[:, 1], gts[:, 2] - cx, gts[:, 3] - cy],
-                         -1).min(-1).values > 0.01
-    cand_pos = (cand_iou >= thr[None]) & inside
-    is_pos = torch.zeros_like(iou, dtype=torch.bool)
-    is_pos.scatter_(0, cand, cand_pos)    # duplicate candidate indices carry the same value
-    pos = is_pos.any(1)
-
-    diou = box_diou(anchors, gts, iou)
-    in_window = (diou >= alpha_vlr * thr[None]) & (diou < thr[None])
-    window_iou = torch.where(in_window, iou, iou.new_full((), -1.0)).max(1).values
-    vlr_iou = torch.where(window_iou >= 0, window_iou, vlr_iou)
-    return pos, vlr_iou
+    pos, vlr = ld_regions_batch(
+        anchors, num_level_anchors, gts.reshape(1, -1, 4),
+        torch.ones(1, gts.reshape(-1, 4).shape[0], dtype=torch.bool, device=anchors.device),
+        torch.ones(1, num, dtype=torch.bool, device=anchors.device), topk, alpha_vlr)
+    return pos[0], vlr[0]
 
 
 def ld_regions_batch(anchors: Tensor, num_level_anchors: Sequence[int], gts: Tensor,
