@@ -21,7 +21,6 @@ See ``docs/plain_pytorch.md``.
 from __future__ import annotations
 
 import contextlib
-import copy
 import inspect
 from collections import OrderedDict
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -29,19 +28,10 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-# The distill-entry parsing and channel filling of the config-driven distiller, reused
-# so both accept exactly the same entries.
-from kd.distillers.single_teacher import (
-    _accepts,
-    _as_levels,
-    _Entry,
-    _fill_channels,
-    _positional_capacity,
-    _shape,
-)
+# The config-driven distillers' entry handling, so both accept, build and compute
+# exactly the same entries.
+from kd.distillers.entries import EntryModules, _Entry, _eval_mode
 from kd.engine.schedules import progress_factor
-from kd.recorders import RecorderManager, build_recorder
-from kd.registry import build_kd_module
 
 __all__ = ['Distiller']
 
@@ -55,20 +45,7 @@ def _as_call(inputs: Any) -> Tuple[tuple, dict]:
     return (inputs, ), {}
 
 
-@contextlib.contextmanager
-def _eval_mode(*modules: nn.Module) -> Iterator[None]:
-    """Put ``modules`` in eval mode, then restore every sub-module's own flag."""
-    flags = [(m, m.training) for module in modules for m in module.modules()]
-    try:
-        for module in modules:
-            module.eval()
-        yield
-    finally:
-        for m, flag in flags:
-            m.training = flag
-
-
-class Distiller(nn.Module):
+class Distiller(EntryModules, nn.Module):
     """Distillation losses between two plain ``nn.Module``\\ s for a hand-written loop.
 
     The student and the teacher are *not* sub-modules: ``parameters()``,
@@ -99,6 +76,9 @@ class Distiller(nn.Module):
         TypeError / KeyError / ValueError: a bad entry, record name or shape
             (the message names the entry).
     """
+
+    _no_probe_hint = ' (give example_inputs to infer channels)'
+    _probe_name = 'example_inputs'
 
     def __init__(self, student: nn.Module, teacher: nn.Module, distill: Dict[str, dict],
                  example_inputs: Any = None) -> None:
@@ -140,25 +120,6 @@ class Distiller(nn.Module):
             raise
 
     # ------------------------------------------------------------------ build
-    def _make_recorders(self, side: str, model: nn.Module) -> RecorderManager:
-        recorders = {}
-        for name, entry in self.entries.items():
-            spec = entry.student_spec if side == 'student' else entry.teacher_spec
-            try:
-                recorders[name] = build_recorder(spec, model)
-            except (KeyError, TypeError, ValueError) as err:
-                raise type(err)(f'distill entry "{name}", {side} record {spec!r}: '
-                                f'{err.args[0] if err.args else err}') from err
-        manager = RecorderManager(recorders)
-        for name, recorder in recorders.items():
-            try:
-                recorder.prepare(model)
-            except (KeyError, AttributeError, TypeError) as err:
-                manager.remove()
-                raise KeyError(f'distill entry "{name}", {side} record: '
-                               f'{err.args[0] if err.args else err}') from err
-        return manager
-
     @torch.no_grad()
     def _probe(self, example_inputs: Any) -> Dict[str, tuple]:
         args, kwargs = _as_call(example_inputs)
@@ -181,126 +142,6 @@ class Distiller(nn.Module):
                 f'{type(err).__name__}: {err}') from err
         finally:
             self.reset()
-
-    @staticmethod
-    def _get(manager: RecorderManager, name: str, side: str) -> Any:
-        try:
-            return manager.get(name)
-        except (KeyError, IndexError, RuntimeError) as err:
-            raise type(err)(f'distill entry "{name}", {side} record: '
-                            f'{err.args[0] if err.args else err}') from err
-
-    @staticmethod
-    def _select_levels(entry: _Entry, record: Any) -> Any:
-        levels = _as_levels(record) if entry.levelwise else None
-        if levels is None or entry.levels is None:
-            return record
-        try:
-            return [levels[i] for i in entry.levels]
-        except IndexError as err:
-            raise IndexError(f'distill entry "{entry.name}": levels={entry.levels} but the '
-                             f'record has {len(levels)} levels') from err
-
-    def _items(self, entry: _Entry, s_rec: Any, t_rec: Any) -> Tuple[list, list]:
-        """Student and teacher records as per-level lists (one item for a tensor)."""
-        s_rec, t_rec = self._select_levels(entry, s_rec), self._select_levels(entry, t_rec)
-        if not entry.levelwise:
-            return [s_rec], [t_rec]
-        s_levels, t_levels = _as_levels(s_rec), _as_levels(t_rec)
-        if (s_levels is None) != (t_levels is None) or (
-                s_levels is not None and len(s_levels) != len(t_levels)):
-            raise ValueError(
-                f'distill entry "{entry.name}": the student record has '
-                f'{"1 tensor" if s_levels is None else f"{len(s_levels)} levels"} and the '
-                f'teacher record has '
-                f'{"1 tensor" if t_levels is None else f"{len(t_levels)} levels"} (shapes '
-                f'{_shape(s_rec)} vs {_shape(t_rec)}); pick matching levels with '
-                '`levels=[...]` or one item with dict(source=..., index=i).')
-        if s_levels is None:
-            return [s_rec], [t_rec]
-        return s_levels, t_levels
-
-    def _build_entry(self, entry: _Entry, s_rec: Any, t_rec: Any, probed: bool) -> None:
-        name = entry.name
-        if probed:
-            s_items, t_items = self._items(entry, s_rec, t_rec)
-            is_tuple = entry.levelwise and _as_levels(
-                self._select_levels(entry, s_rec)) is not None
-            entry.num_levels = len(s_items) if is_tuple else None
-        else:
-            n = len(entry.levels) if entry.levels is not None else None
-            entry.num_levels = n
-            s_items = t_items = [None] * (n or 1)
-
-        def build(cfg: Any, srcs: list, refs: list, key: str) -> Optional[nn.ModuleList]:
-            if cfg is None:
-                return None
-            cfgs = list(cfg) if isinstance(cfg, (list, tuple)) else [cfg] * len(srcs)
-            if len(cfgs) != len(srcs):
-                raise ValueError(f'distill entry "{name}": {key} has {len(cfgs)} configs for '
-                                 f'{len(srcs)} levels')
-            modules = []
-            for i, (c, s, t) in enumerate(zip(cfgs, srcs, refs)):
-                c = _fill_channels(dict(c), s, t) if probed else dict(c)
-                try:
-                    modules.append(build_kd_module(c))
-                except (TypeError, KeyError, ValueError) as err:
-                    hint = '' if probed else ' (give example_inputs to infer channels)'
-                    raise type(err)(f'distill entry "{name}", {key} (level {i}): '
-                                    f'{err.args[0] if err.args else err}{hint}') from err
-            return nn.ModuleList(modules)
-
-        connectors = build(entry.connector_cfg, s_items, t_items, 'connector')
-        t_connectors = build(entry.teacher_connector_cfg, t_items, t_items, 'teacher_connector')
-        if connectors is not None:
-            self.connectors[name] = connectors
-        if t_connectors is not None:
-            self.teacher_connectors[name] = t_connectors
-
-        losses = []
-        for i in range(1 if entry.share_loss else len(s_items)):
-            cfg = copy.deepcopy(dict(entry.loss_cfg))
-            if probed:  # losses with their own layers (VID, CRD, MGD) get channels too
-                with torch.no_grad(), _eval_mode(self.connectors):
-                    s_ref = self._connect(self.connectors, name, i, s_items[i], t_items[i])
-                cfg = _fill_channels(cfg, s_ref, t_items[i])
-            try:
-                losses.append(build_kd_module(cfg))
-            except (TypeError, KeyError, ValueError) as err:
-                hint = '' if probed else ' (give example_inputs to infer channels)'
-                raise type(err)(f'distill entry "{name}", loss {entry.loss_cfg.get("type")!r}: '
-                                f'{err.args[0] if err.args else err}{hint}') from err
-        forward = losses[0].forward
-        if _positional_capacity(forward) < 2:
-            raise TypeError(f'distill entry "{name}": {type(losses[0]).__name__}.forward'
-                            f'{inspect.signature(forward)} cannot take (student, teacher)')
-        entry.pass_data_samples = _accepts(forward, 'data_samples')
-        self.distill_losses[name] = nn.ModuleList(losses)
-
-        if probed:
-            with torch.no_grad(), _eval_mode(self.connectors, self.teacher_connectors):
-                for i, (s, t) in enumerate(zip(s_items, t_items)):
-                    s2 = self._connect(self.connectors, name, i, s, t)
-                    t2 = self._connect(self.teacher_connectors, name, i, t, s)
-                    loss_fn = self.distill_losses[name][0 if entry.share_loss else i]
-                    if getattr(loss_fn, 'shape_check', 'same') != 'same':
-                        continue  # relation losses compare within each side
-                    if isinstance(s2, torch.Tensor) and isinstance(t2, torch.Tensor) \
-                            and s2.shape != t2.shape:
-                        where = f' level {i}' if entry.num_levels is not None else ''
-                        raise ValueError(
-                            f'distill entry "{name}"{where}: student feature {tuple(s.shape)} '
-                            f'(after connector {tuple(s2.shape)}) does not match teacher '
-                            f'feature {tuple(t2.shape)}. Add connector=dict(type='
-                            "'ConvConnector') (channels of (N, C, H, W) maps), "
-                            "dict(type='LinearConnector') ((N, C) features) or a "
-                            'ResizeConnector (H, W) to the entry.')
-
-    @staticmethod
-    def _connect(modules: nn.ModuleDict, name: str, level: int, x: Any, ref: Any) -> Any:
-        if name not in modules:
-            return x
-        return modules[name][level](x, ref)
 
     # ------------------------------------------------------------------- step
     def _teacher_hook(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
@@ -391,31 +232,21 @@ class Distiller(nn.Module):
             for name, factor in self.factors().items():
                 if factor == 0:
                     continue
-                out[f'distill.{name}'] = self._entry_loss(name, data_samples, loss_kwargs) * factor
+                out[f'distill.{name}'] = self._entry_loss_from_records(name, data_samples,
+                                                                loss_kwargs) * factor
         finally:
             self.reset()
         return out
 
-    def _entry_loss(self, name: str, data_samples: Any, loss_kwargs: dict) -> torch.Tensor:
+    def _entry_loss_from_records(self, name: str, data_samples: Any,
+                                 loss_kwargs: dict) -> torch.Tensor:
         entry = self.entries[name]
-        s_items, t_items = self._items(entry, self._get(self.student_recorders, name, 'student'),
-                                       self._get(self.teacher_recorders, name, 'teacher'))
-        expected = entry.num_levels if entry.num_levels is not None else 1
-        if len(s_items) != expected:
-            raise ValueError(f'distill entry "{name}": built for {expected} level(s), got '
-                             f'{len(s_items)} (student {_shape(s_items)}); give `levels=[...]` '
-                             'or example_inputs for tuple records')
-        losses = self.distill_losses[name]
-        params = inspect.signature(losses[0].forward).parameters
+        params = inspect.signature(self.distill_losses[name][0].forward).parameters
         kwargs = {k: v for k, v in loss_kwargs.items() if k in params}
         if entry.pass_data_samples and data_samples is not None:
             kwargs['data_samples'] = data_samples
-        total: Any = 0.
-        for i, (s, t) in enumerate(zip(s_items, t_items)):
-            s = self._connect(self.connectors, name, i, s, t)
-            t = self._connect(self.teacher_connectors, name, i, t, s)
-            total = total + losses[0 if entry.share_loss else i](s, t, **kwargs)
-        return total
+        return self._entry_loss(name, self._get(self.student_recorders, name, 'student'),
+                                self._get(self.teacher_recorders, name, 'teacher'), **kwargs)
 
     def reset(self) -> None:
         """Drop the records of both models (no tensor is kept between steps)."""

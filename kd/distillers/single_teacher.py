@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
-import inspect
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -13,10 +11,11 @@ from mmengine.model import BaseModel
 from mmengine.utils import is_list_of
 
 from kd.engine.schedules import progress_factor, validate_schedule
-from kd.recorders import RecorderManager, build_recorder
-from kd.registry import MODELS, build_kd_module
+from kd.recorders import RecorderManager
+from kd.registry import MODELS
 
 from .builder import build_model, load_model_file, load_teacher_weights, model_cfg_and_scope
+from .entries import EntryModules, _Entry
 
 TEACHER_FORWARD_MODES = ('auto', 'backbone', 'extract_feat', 'tensor', 'loss')
 # plus 'head:<name>' (extract_feat, then the named head module), chosen by 'auto'
@@ -49,102 +48,8 @@ def _float32(record: Any) -> Any:
     return record
 
 
-def _as_levels(record: Any) -> Optional[List[Any]]:
-    """A list of per-level items for a tuple/list record, ``None`` for one tensor."""
-    if isinstance(record, (list, tuple)):
-        return list(record)
-    return None
-
-
-def _shape(x: Any) -> Any:
-    if isinstance(x, torch.Tensor):
-        return tuple(x.shape)
-    if isinstance(x, (list, tuple)):
-        return [_shape(v) for v in x]
-    return type(x).__name__
-
-
-def _accepts(fn, name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params
-
-
-def _positional_capacity(fn) -> int:
-    """How many positional arguments ``fn`` accepts (a large number for *args)."""
-    params = inspect.signature(fn).parameters.values()
-    count = 0
-    for p in params:
-        if p.kind == p.VAR_POSITIONAL:
-            return 1 << 20
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            count += 1
-    return count
-
-
-def _fill_channels(cfg: dict, student: Any, teacher: Any) -> dict:
-    """Fill unset channel arguments of a connector config from probe features."""
-    cfg = dict(cfg)
-    cls = cfg['type']
-    if isinstance(cls, str):
-        cls = MODELS.get(cls if '.' in cls else f'kd.{cls}') or MODELS.get(cls)
-    if cls is None or not isinstance(student, torch.Tensor):
-        return cfg
-    params = inspect.signature(cls.__init__).parameters
-    s_ch = student.shape[1] if student.dim() >= 2 else None
-    t_ch = teacher.shape[1] if isinstance(teacher, torch.Tensor) and teacher.dim() >= 2 else None
-    s_last = student.shape[-1]
-    t_last = teacher.shape[-1] if isinstance(teacher, torch.Tensor) else None
-    if 'in_channels' in params and cfg.get('in_channels') is None:
-        cfg['in_channels'] = s_ch
-    if 'out_channels' in params and cfg.get('out_channels') is None:
-        cfg['out_channels'] = t_ch
-    if 'student_channels' in params and cfg.get('student_channels') is None:
-        cfg['student_channels'] = s_ch
-    if 'teacher_channels' in params and cfg.get('teacher_channels') is None:
-        cfg['teacher_channels'] = t_ch
-    if 'in_features' in params and cfg.get('in_features') is None:
-        cfg['in_features'] = s_last
-    if 'out_features' in params and cfg.get('out_features') is None:
-        cfg['out_features'] = t_last
-    return cfg
-
-
-class _Entry:
-    """The parsed form of one ``distill`` entry (plain data, no parameters)."""
-
-    def __init__(self, name: str, cfg: dict):
-        known = {'student', 'teacher', 'loss', 'connector', 'teacher_connector', 'levels',
-                 'share_loss', 'levelwise', 'schedule'}
-        unknown = set(cfg) - known
-        if unknown:
-            raise KeyError(f'distill entry "{name}" has unknown keys {sorted(unknown)}; '
-                           f'allowed keys: {sorted(known)}')
-        for key in ('student', 'teacher', 'loss'):
-            if key not in cfg:
-                raise KeyError(f'distill entry "{name}" needs "{key}" (e.g. '
-                               "dict(student='neck', teacher='neck', "
-                               "loss=dict(type='ChannelWiseDivergence')))")
-        self.name = name
-        self.student_spec = cfg['student']
-        self.teacher_spec = cfg['teacher']
-        self.loss_cfg = cfg['loss']
-        self.connector_cfg = cfg.get('connector')
-        self.teacher_connector_cfg = cfg.get('teacher_connector')
-        self.levels: Optional[List[int]] = cfg.get('levels')
-        self.share_loss = bool(cfg.get('share_loss', False))
-        # levelwise=False hands whole tuple records to one loss (IRG across layers)
-        self.levelwise = bool(cfg.get('levelwise', True))
-        self.schedule = validate_schedule(cfg['schedule'], f'distill entry "{name}" schedule') \
-            if cfg.get('schedule') is not None else None
-        self.num_levels: Optional[int] = None   # None: a single tensor record
-        self.pass_data_samples = False
-
-
 @MODELS.register_module()
-class SingleTeacherDistiller(BaseModel):
+class SingleTeacherDistiller(EntryModules, BaseModel):
     """Train a student with a frozen teacher's records as extra targets.
 
     Args:
@@ -460,28 +365,6 @@ class SingleTeacherDistiller(BaseModel):
     def _teacher_modules(self) -> List[nn.Module]:
         return [self.teacher]
 
-    def _make_recorders(self, side: str, model: nn.Module,
-                        specs: Optional[Dict[str, Any]] = None) -> RecorderManager:
-        recorders = {}
-        if specs is None:
-            specs = {name: (entry.student_spec if side == 'student' else entry.teacher_spec)
-                     for name, entry in self.entries.items()}
-        for name, spec in specs.items():
-            try:
-                recorders[name] = build_recorder(spec, model)
-            except (KeyError, TypeError) as err:
-                raise type(err)(f'distill entry "{name}", {side} record {spec!r}: '
-                                f'{err.args[0] if err.args else err}') from err
-        manager = RecorderManager(recorders)
-        for name, recorder in recorders.items():
-            try:
-                recorder.prepare(model)
-            except (KeyError, AttributeError, TypeError) as err:
-                manager.remove()
-                raise KeyError(f'distill entry "{name}", {side} record: '
-                               f'{err.args[0] if err.args else err}') from err
-        return manager
-
     @staticmethod
     def _choose_mode(model: nn.Module, recorders: RecorderManager) -> str:
         names = recorders.module_names()
@@ -627,161 +510,6 @@ class SingleTeacherDistiller(BaseModel):
         if mode == 'loss':
             return model(inputs, data_samples, mode='loss')
         raise ValueError(f'unknown {side} forward mode {mode!r}')
-
-    @staticmethod
-    def _get(manager: RecorderManager, name: str, side: str):
-        try:
-            return manager.get(name)
-        except (KeyError, IndexError, RuntimeError) as err:
-            raise type(err)(f'distill entry "{name}", {side} record: '
-                            f'{err.args[0] if err.args else err}') from err
-
-    def _select_levels(self, entry: _Entry, record: Any) -> Any:
-        levels = _as_levels(record) if entry.levelwise else None
-        if levels is None or entry.levels is None:
-            return record
-        try:
-            return [levels[i] for i in entry.levels]
-        except IndexError as err:
-            raise IndexError(f'distill entry "{entry.name}": levels={entry.levels} but the '
-                             f'record has {len(levels)} levels') from err
-
-    def _build_entry(self, entry: _Entry, s_rec: Any, t_rec: Any, probed: bool) -> None:
-        name = entry.name
-        if probed:
-            s_rec = self._select_levels(entry, s_rec)
-            t_rec = self._select_levels(entry, t_rec)
-            if entry.levelwise:
-                s_levels, t_levels = _as_levels(s_rec), _as_levels(t_rec)
-            else:
-                s_levels = t_levels = None
-            if (s_levels is None) != (t_levels is None) or (
-                    s_levels is not None and len(s_levels) != len(t_levels)):
-                raise ValueError(
-                    f'distill entry "{name}": the student record has '
-                    f'{"1 tensor" if s_levels is None else f"{len(s_levels)} levels"} and '
-                    f'the teacher record has '
-                    f'{"1 tensor" if t_levels is None else f"{len(t_levels)} levels"} '
-                    f'(shapes {_shape(s_rec)} vs {_shape(t_rec)}). Pick matching levels with '
-                    "`levels=[...]`, or one item with dict(source=..., index=i).")
-            entry.num_levels = None if s_levels is None else len(s_levels)
-            s_items = [s_rec] if s_levels is None else s_levels
-            t_items = [t_rec] if t_levels is None else t_levels
-        else:
-            n = len(entry.levels) if entry.levels is not None else None
-            entry.num_levels = n
-            s_items = t_items = [None] * (n or 1)
-
-        def build_side(cfg, srcs, refs, key):
-            if cfg is None:
-                return None
-            cfgs = list(cfg) if isinstance(cfg, (list, tuple)) else [cfg] * len(srcs)
-            if len(cfgs) != len(srcs):
-                raise ValueError(f'distill entry "{name}": {key} has {len(cfgs)} configs '
-                                 f'for {len(srcs)} levels')
-            mods = []
-            for i, (c, s, t) in enumerate(zip(cfgs, srcs, refs)):
-                c = _fill_channels(dict(c), s, t) if probed else dict(c)
-                try:
-                    mods.append(build_kd_module(c))
-                except (TypeError, KeyError) as err:
-                    raise type(err)(f'distill entry "{name}", {key} (level {i}): '
-                                    f'{err.args[0] if err.args else err}') from err
-            return nn.ModuleList(mods)
-
-        connectors = build_side(entry.connector_cfg, s_items, t_items, 'connector')
-        t_connectors = build_side(entry.teacher_connector_cfg, t_items, t_items,
-                                  'teacher_connector')
-        if connectors is not None:
-            self.connectors[name] = connectors
-        if t_connectors is not None:
-            self.teacher_connectors[name] = t_connectors
-
-        n_losses = 1 if entry.share_loss else len(s_items)
-        losses = []
-        for i in range(n_losses):
-            loss_cfg = copy.deepcopy(dict(entry.loss_cfg))
-            if probed:  # losses with their own layers (MGD, VID) get channels too
-                s_ref = self._connect(self.connectors, name, i, s_items[i], t_items[i]) \
-                    if connectors is not None else s_items[i]
-                loss_cfg = _fill_channels(loss_cfg, s_ref, t_items[i])
-            try:
-                losses.append(build_kd_module(loss_cfg))
-            except (TypeError, KeyError) as err:
-                raise type(err)(f'distill entry "{name}", loss {entry.loss_cfg.get("type")!r}: '
-                                f'{err.args[0] if err.args else err}') from err
-        forward = losses[0].forward
-        if _positional_capacity(forward) < 2:
-            raise TypeError(
-                f'distill entry "{name}": {type(losses[0]).__name__}.forward'
-                f'{inspect.signature(forward)} cannot take (student, teacher) as its first two '
-                'arguments; kd losses are called as loss(student, teacher[, data_samples=...]).')
-        entry.pass_data_samples = _accepts(forward, 'data_samples')
-        self.distill_losses[name] = nn.ModuleList(losses)
-
-        if probed:
-            with torch.no_grad():
-                for i, (s, t) in enumerate(zip(s_items, t_items)):
-                    s2 = self._connect(self.connectors, name, i, s, t)
-                    t2 = self._connect(self.teacher_connectors, name, i, t, s)
-                    loss_fn = self.distill_losses[name][0 if entry.share_loss else i]
-                    if getattr(loss_fn, 'shape_check', 'same') != 'same':
-                        continue  # relation losses compare within each side
-                    if isinstance(s2, torch.Tensor) and isinstance(t2, torch.Tensor) \
-                            and s2.shape != t2.shape:
-                        raise ValueError(self._mismatch_message(entry, i, s, t, s2))
-            self._try_loss(entry, s_items, t_items)
-
-    @torch.no_grad()
-    def _try_loss(self, entry: _Entry, s_items: list, t_items: list) -> None:
-        """Call the loss once on the probe records, so unfit inputs fail at build time.
-
-        Losses that need the batch's data samples (labels, boxes) are not
-        called here; they check their inputs on the first step.
-        """
-        if entry.pass_data_samples:
-            return
-        items = list(zip(s_items, t_items))   # one pair per level, or the whole records
-        with torch.random.fork_rng(devices=[]):   # random masks (MGD) must not shift seeds
-            for i, (s, t) in enumerate(items):
-                s2 = self._connect(self.connectors, entry.name, i, s, t)
-                t2 = self._connect(self.teacher_connectors, entry.name, i, t, s)
-                loss_fn = self.distill_losses[entry.name][0 if entry.share_loss else i]
-                try:
-                    loss_fn(s2, t2)
-                except (ValueError, RuntimeError, TypeError, IndexError) as err:
-                    raise type(err)(
-                        f'distill entry "{entry.name}" (level {i}): '
-                        f'{type(loss_fn).__name__} cannot take the recorded inputs (student '
-                        f'{_shape(s2)}, teacher {_shape(t2)}): {err}. Record other modules, '
-                        'add a connector, or pick a loss made for these inputs.') from err
-
-    def _mismatch_message(self, entry: _Entry, level: int, s: torch.Tensor, t: torch.Tensor,
-                          s_after: torch.Tensor) -> str:
-        where = f' level {level}' if entry.num_levels is not None else ''
-        has = entry.name in self.connectors
-        msg = (f'distill entry "{entry.name}"{where}: student feature {tuple(s.shape)}'
-               f'{f" (after connector {tuple(s_after.shape)})" if has else ""} does not match '
-               f'teacher feature {tuple(t.shape)} (probe batch of 2).')
-        if s.dim() == 4 and t.dim() == 4:
-            fix = []
-            if s_after.shape[1] != t.shape[1]:
-                fix.append(f"connector=dict(type='ConvConnector', in_channels={s.shape[1]}, "
-                           f'out_channels={t.shape[1]})')
-            if s_after.shape[2:] != t.shape[2:]:
-                fix.append("a ResizeConnector (connector=[...] per level, or "
-                           "teacher_connector=dict(type='ResizeConnector'))")
-            msg += ' Fix: add ' + ' and '.join(fix) + ' to the entry.'
-        elif s.dim() == 2 and t.dim() == 2:
-            msg += (f" Fix: add connector=dict(type='LinearConnector', in_features="
-                    f'{s.shape[1]}, out_features={t.shape[1]}) to the entry.')
-        return msg
-
-    @staticmethod
-    def _connect(modules: nn.ModuleDict, name: str, level: int, x: Any, ref: Any) -> Any:
-        if name not in modules:
-            return x
-        return modules[name][level](x, ref)
 
     def init_weights(self) -> None:
         """Initialise as configured, then re-apply ``student_init_from_teacher``.
@@ -953,27 +681,9 @@ class SingleTeacherDistiller(BaseModel):
 
     def distill_loss(self, name: str, data_samples: Optional[list] = None) -> torch.Tensor:
         """The loss of one entry from the current records, summed over levels."""
-        entry = self.entries[name]
-        s_rec = self._select_levels(entry, self._get(self.student_recorders, name, 'student'))
-        t_rec = self._select_levels(entry, self._teacher_record(name))
-        s_items = [s_rec] if entry.num_levels is None else _as_levels(s_rec)
-        t_items = [t_rec] if entry.num_levels is None else _as_levels(t_rec)
-        if not entry.levelwise:
-            s_items, t_items = [s_rec], [t_rec]
-        if s_items is None or t_items is None or len(s_items) != len(t_items) or (
-                entry.num_levels is not None and len(s_items) != entry.num_levels):
-            raise ValueError(f'distill entry "{name}": expected {entry.num_levels or 1} '
-                             f'level(s), got student {_shape(s_rec)} and teacher '
-                             f'{_shape(t_rec)}')
-        losses = self.distill_losses[name]
-        total = 0.
-        for i, (s, t) in enumerate(zip(s_items, t_items)):
-            s = self._connect(self.connectors, name, i, s, t)
-            t = self._connect(self.teacher_connectors, name, i, t, s)
-            loss_fn = losses[0 if entry.share_loss else i]
-            kwargs = {'data_samples': data_samples} if entry.pass_data_samples else {}
-            total = total + loss_fn(s, t, **kwargs)
-        return total
+        kwargs = {'data_samples': data_samples} if self.entries[name].pass_data_samples else {}
+        return self._entry_loss(name, self._get(self.student_recorders, name, 'student'),
+                                self._teacher_record(name), **kwargs)
 
     def _check_finite(self, log_vars: list) -> None:
         checked = [(k, v) for k, v in log_vars if k.startswith(('student.', 'teacher.',

@@ -121,8 +121,8 @@ def collect_features(distiller: nn.Module, inputs: Tensor, data_samples: Optiona
     recorders are reset, so training continues unaffected.
     """
     import kd.losses
+    from kd.distillers.entries import _as_levels
     from kd.distillers.layerwise_self_distiller import LayerwiseSelfDistiller
-    from kd.distillers.single_teacher import _as_levels
 
     model = unwrap_model(distiller)
     if not hasattr(model, 'entries') or not hasattr(model, 'student_recorders'):

@@ -119,6 +119,39 @@ def test_connector_channels_inferred_and_trained(teacher_files):
                if n.startswith('connectors.'))
 
 
+def test_build_time_probe_leaves_batchnorm_connector_statistics_alone(teacher_files):
+    # the probe batch (random noise) runs through the connectors at build time for
+    # the channel filling, shape check and trial loss call: in eval mode, so a BN
+    # connector starts training from its initial statistics
+    model = make(teacher_files, dict(b=dict(student='backbone.layer2', teacher='backbone.layer2',
+                                            loss=dict(type='FeatureMSELoss'),
+                                            connector=dict(type='ConvConnector', norm='bn'))))
+    bn = model.connectors['b'][0].norm
+    assert isinstance(bn, torch.nn.BatchNorm2d) and bn.training
+    assert int(bn.num_batches_tracked) == 0
+    torch.testing.assert_close(bn.running_mean, torch.zeros(16))
+    torch.testing.assert_close(bn.running_var, torch.ones(16))
+    model.loss(*toy_batch())                  # a training step does update them
+    assert int(bn.num_batches_tracked) == 1
+
+
+def test_tuple_record_without_probe_needs_levels(teacher_files):
+    cfg, ckpt, _ = teacher_files
+    distill = dict(fpn=dict(student='neck', teacher='neck',
+                            loss=dict(type='ChannelWiseDivergence', tau=1.0)))
+    model = SingleTeacherDistiller(student=toy_cfg(width=4, out=8),
+                                   teacher=dict(config=cfg, checkpoint=ckpt),
+                                   distill=distill, probe_shape=None)
+    with pytest.raises(ValueError, match=r'"fpn".*levels=\[\.\.\.\]'):
+        model.loss(*toy_batch())
+    distill['fpn']['levels'] = [0, 1]
+    model = SingleTeacherDistiller(student=toy_cfg(width=4, out=8),
+                                   teacher=dict(config=cfg, checkpoint=ckpt),
+                                   distill=distill, probe_shape=None)
+    assert len(model.distill_losses['fpn']) == 2
+    assert torch.isfinite(model.loss(*toy_batch())['distill.fpn'])
+
+
 def test_distill_only_training(teacher_files):
     model = make(teacher_files, NECK_CWD, calculate_student_loss=False)
     losses = model.loss(*toy_batch())

@@ -19,7 +19,9 @@ from kd.losses import (
 )
 from kd.recorders import ModuleOutputsRecorder, RecorderManager
 
-SETTINGS = settings(max_examples=25, deadline=None,
+# derandomize: the same examples on every run, so CI cannot fail on one run and pass
+# on the next; the examples still cover the strategies' edges (sizes of 1, ...)
+SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 
 shapes = st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 5), st.integers(1, 5))
@@ -44,6 +46,12 @@ def test_feature_losses_finite_with_finite_student_gradients(shape, scale, seed,
     s = (torch.randn(shape, generator=g) * scale).requires_grad_()
     t = torch.randn(shape, generator=g) * scale
     t.requires_grad_()
+    n, _, h, w = shape
+    if name == 'pkd' and n * h * w < 2:
+        # one value per channel has no standard deviation: PKD refuses it by name
+        with pytest.raises(ValueError, match='at least 2 values per channel'):
+            loss_fn(s, t)
+        return
     loss = loss_fn(s, t)
     assert torch.isfinite(loss)
     loss.backward()
