@@ -1,6 +1,6 @@
-# Hungarian-matched logit and box distillation (DETRDistillLoss) between two
-# DINO detectors on DigitsDet: the student (dino_student_digits.py: R18 1/4
-# width, 2+2 transformer layers) learns from the teacher
+# DETRDistillLoss: Hungarian-matched logit and box KD on every decoder layer.
+# Two DINO detectors on DigitsDet: the student (dino_student_digits.py: R18
+# 1/4 width, 2+2 transformer layers) learns from the teacher
 # (dino_teacher_digits.py: R18 1/2 width, 3+3 layers) besides its own losses.
 #
 # Both sides record `bbox_head.forward`: (cls_scores, bbox_preds) of every

@@ -1,0 +1,93 @@
+"""How many of a DETR-family teacher's queries pass each ``score_thr`` of DETRDistillLoss.
+
+    OMP_NUM_THREADS=1 python tools/analysis_tools/detr_teacher_confidence.py \\
+        configs/detr_kd/dino_teacher_digits.py work_dirs/dino_teacher_digits/iter_1500.pth \\
+        [--batches 4] [--thresholds 0.1 0.2 0.3 0.4 0.5] [--split train]
+
+``DETRDistillLoss`` distils only the teacher queries whose best class
+probability is above ``score_thr`` (at most ``topk``). Too high a threshold
+leaves images without targets, where every student query is pushed to
+background; too low a threshold turns the teacher's duplicates and noise into
+targets. This tool runs the teacher as the distiller does (eval mode, tensor
+forward, last decoder layer) on ``--batches`` batches of the config's
+dataloader and prints, per threshold, the mean number of queries above it per
+image and the share of images with none, beside the mean number of ground-truth
+boxes per image. Pick a threshold that gives about one target per object.
+"""
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+import sys
+
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+
+def count_targets(cls_scores: torch.Tensor, thresholds: list[float],
+                  use_sigmoid: bool = True) -> dict[float, list[int]]:
+    """Per threshold, the number of queries per image whose best class score exceeds it.
+
+    ``cls_scores``: ``(layers, N, queries, classes)`` logits of a DETR head; the
+    last layer is used, with the sigmoid (or the softmax without its last,
+    background column), as ``DETRDistillLoss`` does.
+    """
+    logits = cls_scores[-1].float()
+    probs = logits.sigmoid() if use_sigmoid else logits.softmax(-1)[..., :-1]
+    best = probs.max(-1).values                      # (N, queries)
+    return {t: (best > t).sum(1).tolist() for t in thresholds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='the teacher detector config')
+    parser.add_argument('checkpoint', help='the teacher checkpoint')
+    parser.add_argument('--batches', type=int, default=4)
+    parser.add_argument('--thresholds', type=float, nargs='+', default=[0.1, 0.2, 0.3, 0.4, 0.5])
+    parser.add_argument('--split', choices=['train', 'val'], default='train',
+                        help='which dataloader of the config to read (default: train, '
+                        'where distillation happens)')
+    args = parser.parse_args()
+
+    from mmengine.runner import Runner, load_checkpoint
+
+    from kd.apis import load_config
+    from kd.utils import register_all_modules
+    register_all_modules()
+    cfg = load_config(args.config)
+    loader_cfg = cfg[f'{args.split}_dataloader']
+    loader_cfg.num_workers = 0
+    loader_cfg.persistent_workers = False
+    from kd.registry import MODELS
+    detector = MODELS.build(cfg.model)
+    if not hasattr(detector, 'forward_transformer'):
+        raise SystemExit(f'{args.config} is not a DETR-family detector (no forward_transformer);'
+                         ' this tool reads DETR/Deformable DETR/DINO heads.')
+    load_checkpoint(detector, args.checkpoint, map_location='cpu')
+    detector.eval()
+    loader = Runner.build_dataloader(loader_cfg, seed=0)
+    use_sigmoid = detector.bbox_head.loss_cls.use_sigmoid
+    counts: dict[float, list[int]] = {t: [] for t in args.thresholds}
+    gts: list[int] = []
+    with torch.no_grad():
+        for i, batch in enumerate(loader):
+            if i == args.batches:
+                break
+            data = detector.data_preprocessor(batch, False)
+            cls_scores, _ = detector(data['inputs'], data['data_samples'], mode='tensor')
+            for t, c in count_targets(cls_scores, args.thresholds, use_sigmoid).items():
+                counts[t] += c
+            gts += [len(s.gt_instances) for s in data['data_samples']]
+    n = len(gts)
+    print(f'{n} {args.split} images, {sum(gts) / max(n, 1):.1f} ground-truth boxes per image')
+    print('| threshold | targets per image | images without a target |')
+    print('|---|---|---|')
+    for t, c in counts.items():
+        none = sum(1 for v in c if v == 0) / max(n, 1)
+        print(f'| {t:g} | {sum(c) / max(n, 1):.1f} | {100 * none:.0f} % |')
+
+
+if __name__ == '__main__':
+    main()
