@@ -18,6 +18,18 @@ import time
 import traceback
 
 
+def gloo_worker(rank: int, world: int, init_file: str, fn, *args) -> None:
+    """An ``mp.spawn`` target: join a gloo group, run ``fn(rank, world, *args)``, exit.
+
+    A file rendezvous leaves no TCP port that another process could take
+    meanwhile. ``fn`` returns its DDP model (see :func:`run_and_exit`).
+    """
+    import torch.distributed as dist
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
+                            world_size=world)
+    run_and_exit(fn, rank, world, *args)
+
+
 def run_and_exit(fn, *args) -> None:
     import torch.distributed as dist
     code = 0

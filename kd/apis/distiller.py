@@ -21,7 +21,6 @@ See ``docs/plain_pytorch.md``.
 from __future__ import annotations
 
 import contextlib
-import inspect
 from collections import OrderedDict
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -222,9 +221,7 @@ class Distiller(EntryModules, nn.Module):
         if not self._teacher_ran:
             raise RuntimeError('no record: call the student inside `with distiller.record():` '
                                'before distiller.losses()')
-        unused = set(loss_kwargs) - {
-            key for losses in self.distill_losses.values() for key in
-            inspect.signature(losses[0].forward).parameters}
+        unused = set(loss_kwargs).difference(*(e.loss_params for e in self.entries.values()))
         if unused:
             raise TypeError(f'no distill loss takes the keyword(s) {sorted(unused)}')
         out: Dict[str, torch.Tensor] = OrderedDict()
@@ -233,7 +230,7 @@ class Distiller(EntryModules, nn.Module):
                 if factor == 0:
                     continue
                 out[f'distill.{name}'] = self._entry_loss_from_records(name, data_samples,
-                                                                loss_kwargs) * factor
+                                                                    loss_kwargs) * factor
         finally:
             self.reset()
         return out
@@ -241,8 +238,7 @@ class Distiller(EntryModules, nn.Module):
     def _entry_loss_from_records(self, name: str, data_samples: Any,
                                  loss_kwargs: dict) -> torch.Tensor:
         entry = self.entries[name]
-        params = inspect.signature(self.distill_losses[name][0].forward).parameters
-        kwargs = {k: v for k, v in loss_kwargs.items() if k in params}
+        kwargs = {k: v for k, v in loss_kwargs.items() if k in entry.loss_params}
         if entry.pass_data_samples and data_samples is not None:
             kwargs['data_samples'] = data_samples
         return self._entry_loss(name, self._get(self.student_recorders, name, 'student'),

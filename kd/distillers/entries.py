@@ -138,6 +138,7 @@ class _Entry:
             if cfg.get('schedule') is not None else None
         self.num_levels: Optional[int] = None   # None: a single tensor record
         self.pass_data_samples = False
+        self.loss_params: frozenset = frozenset()   # the loss forward's argument names
 
 
 class EntryModules:
@@ -281,6 +282,7 @@ class EntryModules:
                 f'{inspect.signature(forward)} cannot take (student, teacher) as its first two '
                 'arguments; kd losses are called as loss(student, teacher[, data_samples=...]).')
         entry.pass_data_samples = _accepts(forward, 'data_samples')
+        entry.loss_params = frozenset(inspect.signature(forward).parameters)
         self.distill_losses[name] = nn.ModuleList(losses)
         if probed:
             with torch.no_grad(), _eval_mode(self.connectors, self.teacher_connectors):

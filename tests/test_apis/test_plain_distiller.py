@@ -283,15 +283,7 @@ class _StudentWithDistillation(nn.Module):
         return logits, self.distiller.losses()
 
 
-def _ddp_worker(rank, world_size, init_file, out_dir):
-    import torch.distributed as dist
-    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
-                            world_size=world_size)
-    from tests.dist_worker_exit import run_and_exit
-    run_and_exit(_ddp_train, rank, out_dir)
-
-
-def _ddp_train(rank, out_dir):
+def _ddp_train(rank, world, out_dir):
     from torch.nn.parallel import DistributedDataParallel as DDP
     student, teacher = _pair(seed=0)
     distiller = Distiller(student, teacher, DISTILL, example_inputs=torch.randn(2, 3, 16, 16))
@@ -312,7 +304,10 @@ def _ddp_train(rank, out_dir):
 
 def test_ddp_example_with_two_cpu_processes(tmp_path):
     import torch.multiprocessing as mp
-    mp.spawn(_ddp_worker, args=(2, str(tmp_path / 'init'), str(tmp_path)), nprocs=2, join=True)
+
+    from tests.dist_worker_exit import gloo_worker
+    mp.spawn(gloo_worker, args=(2, str(tmp_path / 'init'), _ddp_train, str(tmp_path)), nprocs=2,
+             join=True)
     a, b = torch.load(tmp_path / 'rank0.pt'), torch.load(tmp_path / 'rank1.pt')
     student, teacher = _pair(seed=0)
     start = torch.cat([p.detach().flatten() for p in student.parameters()])

@@ -3,13 +3,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-
-def _worker(rank, world, init_file, cfg_path, ckpt, out_dir):
-    # a file rendezvous: no TCP port that another process could take meanwhile
-    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
-                            world_size=world)
-    from tests.dist_worker_exit import run_and_exit
-    run_and_exit(_train, rank, world, cfg_path, ckpt, out_dir)
+from tests.dist_worker_exit import gloo_worker
 
 
 def _train(rank, world, cfg_path, ckpt, out_dir):
@@ -48,8 +42,8 @@ def test_ddp_two_cpu_processes(tmp_path):
     ckpt = tmp_path / 'teacher.pth'
     torch.save({'state_dict': MODELS.build(dict(type='kd.ToyClassifier', width=8,
                                                 out=8)).state_dict()}, ckpt)
-    mp.spawn(_worker, args=(2, str(tmp_path / 'rendezvous'), str(cfg), str(ckpt),
-                            str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(gloo_worker, args=(2, str(tmp_path / 'rendezvous'), _train, str(cfg), str(ckpt),
+                                str(tmp_path)), nprocs=2, join=True)
     for rank in range(2):
         result = torch.load(tmp_path / f'rank{rank}.pt')
         assert result['same'], 'ranks diverged: gradients were not synchronised'

@@ -23,6 +23,8 @@ def test_counts_use_the_last_layer_and_the_best_class():
     first = torch.full_like(last, 10.0)          # all confident: must be ignored
     counts = count_targets(torch.stack([first, last]), [0.3, 0.5])
     assert counts == {0.3: [2, 0], 0.5: [1, 0]}
+    # the loss's topk caps the targets per image
+    assert count_targets(torch.stack([first, last]), [0.3], topk=1) == {0.3: [1, 0]}
 
 
 def test_softmax_heads_drop_the_background_column():

@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 python tools/analysis_tools/detr_teacher_confidence.py \\
         configs/detr_kd/dino_teacher_digits.py work_dirs/dino_teacher_digits/iter_1500.pth \\
-        [--batches 4] [--thresholds 0.1 0.2 0.3 0.4 0.5] [--split train]
+        [--batches 4] [--thresholds 0.1 0.2 0.3 0.4 0.5] [--topk K] [--split train]
 
 ``DETRDistillLoss`` distils only the teacher queries whose best class
 probability is above ``score_thr`` (at most ``topk``). Too high a threshold
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os.path as osp
 import sys
+from typing import Optional
 
 import torch
 
@@ -26,18 +27,22 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 
-def count_targets(cls_scores: torch.Tensor, thresholds: list[float],
-                  use_sigmoid: bool = True) -> dict[float, list[int]]:
-    """Per threshold, the number of queries per image whose best class score exceeds it.
+def count_targets(cls_scores: torch.Tensor, thresholds: list[float], use_sigmoid: bool = True,
+                  topk: Optional[int] = None) -> dict[float, list[int]]:
+    """Per threshold, the number of teacher queries per image that become targets.
 
-    ``cls_scores``: ``(layers, N, queries, classes)`` logits of a DETR head; the
-    last layer is used, with the sigmoid (or the softmax without its last,
-    background column), as ``DETRDistillLoss`` does.
+    ``cls_scores``: ``(layers, N, queries, classes)`` logits of a DETR head. The
+    targets are those ``DETRDistillLoss(score_thr=t, topk=topk,
+    use_sigmoid=use_sigmoid)`` selects: its own probabilities (sigmoid, or
+    softmax without the background column) of the last layer.
     """
-    logits = cls_scores[-1].float()
-    probs = logits.sigmoid() if use_sigmoid else logits.softmax(-1)[..., :-1]
-    best = probs.max(-1).values                      # (N, queries)
-    return {t: (best > t).sum(1).tolist() for t in thresholds}
+    from kd.losses.detection.detr_kd import DETRDistillLoss
+    counts = {}
+    for t in thresholds:
+        loss = DETRDistillLoss(score_thr=t, topk=topk, use_sigmoid=use_sigmoid)
+        targets = loss.select_targets(loss._probs(cls_scores[-1].float()))
+        counts[t] = [len(idx) for idx in targets]
+    return counts
 
 
 def main() -> None:
@@ -46,6 +51,8 @@ def main() -> None:
     parser.add_argument('checkpoint', help='the teacher checkpoint')
     parser.add_argument('--batches', type=int, default=4)
     parser.add_argument('--thresholds', type=float, nargs='+', default=[0.1, 0.2, 0.3, 0.4, 0.5])
+    parser.add_argument('--topk', type=int, default=None,
+                        help="the loss's topk (at most this many targets per image)")
     parser.add_argument('--split', choices=['train', 'val'], default='train',
                         help='which dataloader of the config to read (default: train, '
                         'where distillation happens)')
@@ -77,7 +84,7 @@ def main() -> None:
                 break
             data = detector.data_preprocessor(batch, False)
             cls_scores, _ = detector(data['inputs'], data['data_samples'], mode='tensor')
-            for t, c in count_targets(cls_scores, args.thresholds, use_sigmoid).items():
+            for t, c in count_targets(cls_scores, args.thresholds, use_sigmoid, args.topk).items():
                 counts[t] += c
             gts += [len(s.gt_instances) for s in data['data_samples']]
     n = len(gts)
