@@ -3,8 +3,12 @@
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl]
                                            [--cfg-options k=v ...] [--launcher pytorch]
 
-For a distillation recipe, the student is evaluated (the teacher never runs in
-test mode); an exported student checkpoint works with the student's config.
+For a distillation recipe, the student alone is evaluated: the recipe's student
+config replaces the distiller, so the teacher is not built and its checkpoint is
+not needed. The checkpoint is loaded strictly (kd.utils.eval_checkpoint): a
+distillation checkpoint given with the student's config is unwrapped (its
+``student.*`` weights, one line says so); any other key or shape mismatch stops
+with the keys and the fix, instead of evaluating a random model.
 """
 from __future__ import annotations
 
@@ -16,6 +20,11 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # noqa: E402
 
 from kd.apis.runner import build_runner, load_config  # noqa: E402
+from kd.utils.eval_checkpoint import (  # noqa: E402
+    CheckpointMismatchError,
+    load_checkpoint_strictly,
+    use_student_for_test,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,8 +49,18 @@ def main() -> None:
                       launcher=args.launcher)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint "{args.checkpoint}" does not exist')
-    cfg.load_from = args.checkpoint
+    note = use_student_for_test(cfg)
+    # loaded strictly below, not by the Runner (which loads load_from with strict=False)
+    cfg.load_from = None
+    cfg.resume = False
     runner = build_runner(cfg)
+    if note:
+        runner.logger.info(note)
+    try:
+        load_checkpoint_strictly(runner.model, args.checkpoint, config=args.config,
+                                 log=runner.logger.info)
+    except CheckpointMismatchError as err:
+        raise SystemExit(f'error: {err}') from err
     if args.out:
         from mmengine.evaluator import DumpResults
         if not args.out.endswith(('.pkl', '.pickle')):
