@@ -3,9 +3,6 @@ it builds mmcv with ops and never pulls a CUDA build of torch."""
 import os.path as osp
 
 from setuptools import find_packages, setup
-from setuptools.command.build_py import build_py
-
-PTH = 'kd-mmengine-scope.pth'
 
 HERE = osp.dirname(osp.abspath(__file__))
 
@@ -28,27 +25,13 @@ def version():
     return scope['__version__']
 
 
-class BuildPyWithPth(build_py):
-    """Also put ``kd-mmengine-scope.pth`` at the root of site-packages.
-
-    It imports ``kd_mmengine_scope`` at interpreter start, which lets MMEngine
-    resolve ``kd::`` config paths before anything imports kd (see that module).
-    """
-
-    def run(self):
-        super().run()
-        if not getattr(self, 'editable_mode', False):
-            self.copy_file(osp.join(HERE, PTH), osp.join(self.build_lib, PTH))
-
-    def get_outputs(self, include_bytecode=True):
-        outputs = super().get_outputs(include_bytecode)
-        if getattr(self, 'editable_mode', False):   # tools/install.sh writes it instead
-            return outputs
-        return outputs + [osp.join(self.build_lib, PTH)]
-
-
+# The distribution is `kd-toolbox`; the package it installs is `kd`. MMEngine finds a
+# `kd::` config through `get_installed_path('kd')`: with no distribution called `kd`
+# it takes the directory Python imports `kd` from, which is the repository's kd/ for
+# an editable install (a distribution named `kd` would send it to site-packages/kd,
+# which an editable install does not have). See kd/utils/setup_env.py.
 setup(
-    name='kd',
+    name='kd-toolbox',
     version=version(),
     description='Knowledge distillation for object detection and image '
                 'classification on MMEngine / MMDetection',
@@ -56,8 +39,6 @@ setup(
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
-    py_modules=['kd_mmengine_scope'],
-    cmdclass={'build_py': BuildPyWithPth},
     include_package_data=True,
     # kd/.mim/{configs,tools,model-index.yml} are links to the repository's own
     # (tracked in git; OpenMMLab's setup.py creates the same links at build time); a

@@ -79,8 +79,30 @@ else
   run quiet_pip install -q 'mmdet==3.3.0'
 fi
 
-step "7/7 kd (editable) with test extras"
-if have "import kd, pytest, ruff; import os; assert os.path.dirname(kd.__file__) == '$ROOT/kd'" \
+step "7/7 kd (editable, distribution kd-toolbox) with test extras"
+# This project's distribution used to be called `kd`, and an installer of that time put a
+# start-up file `kd-mmengine-scope.pth` into site-packages. Remove both when they are this
+# project's (a distribution `kd` would make MMEngine look for `kd::` configs in
+# site-packages/kd, which an editable install does not have; see setup.py).
+if "$PY" - <<'PY'
+import importlib.metadata as m, sys
+try:
+    summary = m.distribution('kd').metadata['Summary'] or ''
+except m.PackageNotFoundError:
+    sys.exit(1)
+sys.exit(0 if summary.startswith('Knowledge distillation for object detection') else 1)
+PY
+then
+  echo "    removing this project's old distribution \`kd\` (now kd-toolbox)"
+  run quiet_pip uninstall -q -y kd
+  rm -f "$VENV/.kd-installed"
+fi
+SITE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+if [ -f "$SITE/kd-mmengine-scope.pth" ]; then
+  echo "    removing the old start-up file $SITE/kd-mmengine-scope.pth"
+  run rm -f "$SITE/kd-mmengine-scope.pth"
+fi
+if have "import kd, pytest, ruff, os, importlib.metadata as m; m.distribution('kd-toolbox'); assert os.path.dirname(kd.__file__) == '$ROOT/kd'" \
    && [ "$ROOT/setup.py" -ot "$VENV/.kd-installed" ] \
    && [ "$ROOT/requirements/runtime.txt" -ot "$VENV/.kd-installed" ]; then
   echo "    present"
@@ -88,16 +110,11 @@ else
   run quiet_pip install -q --no-build-isolation -e "$ROOT[tests]"
   touch "$VENV/.kd-installed"
 fi
-# an editable install gets no .pth from setup.py: put the one that lets MMEngine resolve
-# `kd::` config paths before anything imports kd (see kd_mmengine_scope.py) in place
-SITE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-if ! cmp -s "$ROOT/kd-mmengine-scope.pth" "$SITE/kd-mmengine-scope.pth"; then
-  run cp "$ROOT/kd-mmengine-scope.pth" "$SITE/kd-mmengine-scope.pth"
-fi
-
 run "$PY" - <<'PY'
 import torch, mmcv, mmengine, mmdet, kd
 from mmcv.ops import nms  # noqa: F401
+from mmengine.hub import get_config
+get_config('kd::_base_/default_runtime_cls.py')  # `kd::` config paths resolve after `import kd`
 print(f'\n[kd install] done: torch {torch.__version__}, mmcv {mmcv.__version__} (ops), '
       f'mmengine {mmengine.__version__}, mmdet {mmdet.__version__}, kd {kd.__version__}')
 PY

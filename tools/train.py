@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # noqa: E402
-
-from kd.apis.runner import build_runner, load_config  # noqa: E402
+from kd.apis.runner import build_runner, load_config
+from kd.utils.atomic import find_latest_checkpoint
 
 
 def parse_args() -> argparse.Namespace:
@@ -59,15 +56,34 @@ def main() -> None:
             raise SystemExit('--auto-scale-lr needs `auto_scale_lr = dict(enable=False, '
                              'base_batch_size=...)` in the config')
         cfg.auto_scale_lr.enable = True
-    if args.resume == 'auto':
+    if args.resume is not None:
         cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
+        cfg.load_from = None if args.resume == 'auto' else args.resume
+    choose_resume_checkpoint(cfg)
+    from kd.utils.preflight import preflight  # pretrained URLs offline, resumed teacher
+    preflight(cfg)
     runner = build_runner(cfg)
     runner.train()
     _close_process_group()
+
+
+def choose_resume_checkpoint(cfg) -> None:
+    """Resolve ``resume=True`` without a checkpoint path to a file in the work dir.
+
+    MMEngine's Runner would read ``<work_dir>/last_checkpoint`` and trust it; a
+    run killed while that pointer was written leaves it empty or naming a file
+    that does not exist. ``find_latest_checkpoint`` falls back to the newest
+    complete ``iter_N``/``epoch_N`` checkpoint, and the Runner gets that path
+    (``load_from``), so nothing in MMEngine needs to change. With no checkpoint
+    at all, training starts from the beginning, as MMEngine's own ``resume=True``.
+    """
+    if not cfg.get('resume') or cfg.get('load_from'):
+        return
+    latest = find_latest_checkpoint(cfg.work_dir)
+    if latest is None:
+        cfg.resume = False   # nothing to resume: a fresh run
+    else:
+        cfg.load_from = latest
 
 
 def _close_process_group() -> None:

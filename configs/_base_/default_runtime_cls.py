@@ -1,11 +1,13 @@
 # Runtime shared by the classification recipes (epoch based, CPU friendly).
 default_scope = 'kd'
 
+# kd.AtomicCheckpointHook: MMEngine's CheckpointHook, writing each checkpoint atomically
+# (a kill mid-save leaves the previous one intact; docs/reliability.md)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='auto'),
+    checkpoint=dict(type='kd.AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 
 env_cfg = dict(

@@ -1,11 +1,13 @@
 # Runtime shared by the detection recipes on the embedded data (iteration based).
 default_scope = 'mmdet'
 
+# kd.AtomicCheckpointHook: MMEngine's CheckpointHook, writing each checkpoint atomically
+# (a kill mid-save leaves the previous one intact; docs/reliability.md)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2),
+    checkpoint=dict(type='kd.AtomicCheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
 

@@ -10,19 +10,19 @@ from mmengine import DefaultScope
 def enable_kd_config_paths() -> None:
     """Let MMEngine resolve ``kd::path/to/config.py`` like ``mmdet::...``.
 
-    MMEngine only accepts ``pkg::`` prefixes listed in its ``MODULE2PACKAGE``
-    table; ``kd`` adds itself there, and makes MMEngine's
-    ``get_installed_path('kd')`` return the real package directory, where
-    ``kd/.mim/configs`` (a link to the repository's ``configs/``) lives (an
-    editable install records site-packages instead). ``kd_mmengine_scope``
-    holds the patches; its ``.pth`` applies them when nothing imports kd.
+    MMEngine accepts a ``pkg::`` prefix only for the modules in its table
+    ``mmengine.config.utils.MODULE2PACKAGE`` (module name -> package name);
+    this adds the entry ``'kd': 'kd'`` and changes nothing else. MMEngine then
+    finds the package directory with ``mmengine.utils.get_installed_path('kd')``:
+    kd's distribution is named ``kd-toolbox`` (setup.py), so no distribution
+    called ``kd`` exists and MMEngine takes its documented fallback, the
+    directory Python imports ``kd`` from (``importlib.util.find_spec``). That is
+    the repository's ``kd/`` for an editable install and site-packages' ``kd/``
+    for a wheel; both hold ``.mim/configs`` and ``.mim/model-index.yml``.
+    Called on ``import kd`` (and so by :func:`register_all_modules`); idempotent.
     """
-    import mmengine.config.config  # noqa: F401
-    import mmengine.config.utils  # noqa: F401
-    import mmengine.hub.hub  # noqa: F401
-
-    import kd_mmengine_scope  # the same patches the installed .pth applies lazily
-    kd_mmengine_scope.install()
+    from mmengine.config.utils import MODULE2PACKAGE
+    MODULE2PACKAGE.setdefault('kd', 'kd')
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
@@ -32,6 +32,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
         init_default_scope: make ``kd`` the default scope (as
             ``mmdet.utils.register_all_modules`` does for mmdet).
     """
+    enable_kd_config_paths()
     import kd.connectors  # noqa: F401
     import kd.datasets  # noqa: F401
     import kd.distillers  # noqa: F401
