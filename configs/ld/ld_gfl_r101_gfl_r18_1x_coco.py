@@ -29,4 +29,9 @@ model = dict(
                 tau=10.0, topk=9, alpha_vlr=0.25,
                 normalize='sum', loss_weight=0.25, vlr_weight=0.25))))
 
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]
+# the hooks and loop of every kd recipe: the student's checkpoint at the end, a check that
+# distributed ranks end with the same weights, and the teacher evaluated once beside the
+# student (logged as teacher/<metric>; best checkpoints follow the student)
+custom_hooks = [dict(type='kd.StudentCheckpointHook'),
+                dict(type='kd.WeightsConsistencyHook')]
+val_cfg = dict(type='kd.DistillValLoop')

@@ -17,4 +17,9 @@ model = dict(
                  checkpoint=teacher_ckpt),
     distill=dict())
 
-custom_hooks = [dict(type='kd.StudentCheckpointHook')]
+# the hooks and loop of every kd recipe: the student's checkpoint at the end, a check that
+# distributed ranks end with the same weights, and the teacher evaluated once beside the
+# student (logged as teacher/<metric>; best checkpoints follow the student)
+custom_hooks = [dict(type='kd.StudentCheckpointHook'),
+                dict(type='kd.WeightsConsistencyHook')]
+val_cfg = dict(type='kd.DistillValLoop')
