@@ -47,10 +47,11 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
+import torch
 
-import torch  # noqa: E402
+from kd.benchmark import summary_row
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 MIB = 1024.0 * 1024.0
 KINDS = ('student', 'teacher', 'naive_teacher', 'distill')
@@ -192,7 +193,7 @@ class Steps:
 
     def __init__(self, model, inputs, samples, lr: float) -> None:
         self.model, self.inputs, self.samples = model, inputs, samples
-        self.teachers = list(model._teacher_modules())
+        self.teachers = list(model.teacher_side.models().values())
         self.opt_student = torch.optim.SGD(
             [p for p in model.student.parameters() if p.requires_grad], lr=lr, momentum=0.9)
         self.opt_distill = torch.optim.SGD(
@@ -218,16 +219,14 @@ class Steps:
 
     def teacher(self) -> None:
         with torch.no_grad():
-            self.model._run_teachers(self.inputs, self.samples)
-        self.model._reset_teacher_records()
+            self.model.teacher_side.run(self.inputs, self.samples, self.model.active_entries())
+        self.model.teacher_side.reset()
 
     def naive_teacher(self) -> None:
         """MMRazor's teacher step: train mode with BatchNorm in eval, loss mode, no grad."""
         m = self.model
-        named = m.teachers.items() if hasattr(m, 'teachers') else [(None, m.teacher)]
         with torch.no_grad():
-            for name, t in named:
-                conversion = m._conversions[name] if name is not None else None
+            for name, t in m.teacher_side.models().items():
                 flips = self._naive_modes.setdefault(id(t), [
                     mod for mod in t.modules()
                     if not isinstance(mod, torch.nn.modules.batchnorm._BatchNorm)])
@@ -235,7 +234,7 @@ class Steps:
                 for mod in flips:
                     mod.training = True
                 try:
-                    t(m.teacher_inputs(self.inputs, conversion), self.samples, mode='loss')
+                    t(m.teacher_side.inputs(self.inputs, name), self.samples, mode='loss')
                 finally:
                     for mod, mode in zip(flips, before):
                         mod.training = mode
@@ -250,25 +249,26 @@ class Steps:
 
     # per entry: records prepared once (not timed), then the entry's loss alone
     def prepare_records(self) -> None:
+        from kd.distillers.forward import run_forward
         m = self.model
         self.release_records()
-        m._run_teachers(self.inputs, self.samples)
+        m.teacher_side.run(self.inputs, self.samples, m.active_entries())
         with contextlib.ExitStack() as stack:
             stack.enter_context(m.student_recorders)
-            if not self.teachers:   # a layer-wise self-distiller records its own network
-                stack.enter_context(m.teacher_recorders)
+            # a layer-wise self-distiller records its own network
+            stack.enter_context(m.teacher_side.recording_student())
             with torch.no_grad():
                 if m.calculate_student_loss:
                     m.student(self.inputs, self.samples, mode='loss')
                 else:
-                    m._run(m.student, m.student_forward_mode, self.inputs, self.samples,
-                           'student')
+                    run_forward(m.student, m.student_forward_mode, self.inputs, self.samples,
+                                'student')
         for recorder in m.student_recorders.recorders.values():
             recorder._records = [_leaf(r) for r in recorder._records]
 
     def release_records(self) -> None:
         self.model.student_recorders.reset()
-        self.model._reset_teacher_records()
+        self.model.teacher_side.reset()
 
     def entry(self, name: str) -> Callable[[], None]:
         m = self.model
@@ -429,14 +429,16 @@ def profile_distill(steps: Steps, n: int, device: torch.device,
         [ProfilerActivity.CUDA] if device.type == 'cuda' else [])
     wrapped = {}
     # name the distiller's parts in the trace: teacher forward, entry losses, parse
-    for attr in ('_run_teachers', 'distill_loss', 'parse_losses'):
-        original = getattr(m, attr)
+    for obj, attr, region in ((m.teacher_side, 'run', 'teacher_run'),
+                              (m, 'distill_loss', 'distill_loss'),
+                              (m, 'parse_losses', 'parse_losses')):
+        original = getattr(obj, attr)
 
-        def timed(*a, _f=original, _n=attr, **k):
+        def timed(*a, _f=original, _n=region, **k):
             with record_function(f'kd:{_n}'):
                 return _f(*a, **k)
-        wrapped[attr] = original
-        setattr(m, attr, timed)
+        wrapped[(obj, attr)] = original
+        setattr(obj, attr, timed)
     try:
         with profile(activities=activities) as prof:
             for _ in range(n):
@@ -444,8 +446,8 @@ def profile_distill(steps: Steps, n: int, device: torch.device,
                     steps.distill()
                 _sync(device)
     finally:
-        for attr in wrapped:
-            delattr(m, attr)
+        for obj, attr in wrapped:
+            delattr(obj, attr)
     sort = 'self_cuda_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
     print(prof.key_averages().table(sort_by=sort, row_limit=25), file=sys.stderr)
     regions = [e for e in prof.key_averages() if e.key.startswith('kd:')]
@@ -614,8 +616,8 @@ def run(args) -> Dict[str, Any]:
                   load_average=list(os.getloadavg()) if hasattr(os, 'getloadavg') else None),
         distiller=type(model).__name__,
         task='detection' if detection else 'classification',
-        teacher_forward_mode=getattr(model, 'teacher_forward_mode',
-                                     getattr(model, 'teacher_forward_modes', None)),
+        teacher_forward_mode=getattr(model.teacher_side, 'forward_mode',
+                                     getattr(model.teacher_side, 'forward_modes', None)),
         entries=list(model.entries),
         batch_size=batch_size, input_size=size,
         boxes_per_image=args.boxes if detection else None,
@@ -629,36 +631,6 @@ def run(args) -> Dict[str, Any]:
         memory=dict(method=method if method != 'off' else None, unit='MiB', kinds=memory),
         errors=errors, build_seconds=build_s)
     return result
-
-
-def fmt(value: Optional[float], digits: int = 1) -> str:
-    return '-' if value is None else f'{value:.{digits}f}'
-
-
-def summary_row(result: Dict[str, Any]) -> str:
-    """One Markdown table row (see ``SUMMARY_HEADER``)."""
-    t = result['times_ms']
-    mem = result['memory']['kinds']
-
-    def med(kind):
-        return t[kind]['median'] if kind in t else None
-
-    def spread(kind):
-        return f' ± {t[kind]["iqr"] / 2:.1f}' if kind in t else ''
-
-    name = osp.splitext(osp.basename(result['config']))[0]
-    extra = ' '.join(result['cfg_options'])
-    h, w = result['input_size']
-    return (f'| {name}{f" ({extra})" if extra else ""} | {result["batch_size"]} | {h}x{w} | '
-            f'{fmt(med("student"))}{spread("student")} | {fmt(med("teacher"))}'
-            f'{spread("teacher")} | {fmt(med("naive_teacher"))} | {fmt(med("distill"))}'
-            f'{spread("distill")} | {fmt(result["overhead_ratio"], 2)} | '
-            f'{fmt(mem.get("distill", {}).get("growth_mib"))} |')
-
-
-SUMMARY_HEADER = ('| recipe | batch | input | student ms | teacher ms | naive teacher ms | '
-                  'distill ms | overhead | distill mem MiB |\n'
-                  '|---|---|---|---|---|---|---|---|---|')
 
 
 def main(argv=None) -> None:

@@ -37,10 +37,9 @@ import sys
 import time
 from typing import Dict, List, Optional, Tuple
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
+from kd.benchmark import SUMMARY_HEADER, fmt, summary_row
 
-from tools.analysis_tools.benchmark import SUMMARY_HEADER, fmt, summary_row  # noqa: E402
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 BEGIN, END = '<!-- benchmark:begin -->', '<!-- benchmark:end -->'
 SWEEPS = ('recipes', 'batch', 'levels', 'boxes')

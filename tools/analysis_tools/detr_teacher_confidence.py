@@ -17,14 +17,9 @@ boxes per image. Pick a threshold that gives about one target per object.
 from __future__ import annotations
 
 import argparse
-import os.path as osp
-import sys
 from typing import Optional
 
 import torch
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
 
 
 def count_targets(cls_scores: torch.Tensor, thresholds: list[float], use_sigmoid: bool = True,

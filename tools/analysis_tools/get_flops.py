@@ -9,10 +9,6 @@ pooling, interpolation) are left out, as in MMDetection's tool.
 from __future__ import annotations
 
 import argparse
-import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # noqa: E402
 
 
 def count(model, shape) -> tuple:
