@@ -116,7 +116,7 @@ def complexity(config: str) -> tuple[float, float]:
     return params / 1e6, flops / 1e9
 
 
-def fmt(values: list[float], base: list[float] | None) -> str:
+def fmt(values: list[float], base: list[float] | None = None) -> str:
     mean = statistics.mean(values) * 100
     text = f'{mean:.1f}'
     if len(values) > 1:
@@ -136,6 +136,9 @@ def main() -> None:
     parser.add_argument('--jobs', type=int, default=min(2, os.cpu_count() or 1),
                         help='runs trained at the same time (each with '
                         'OMP_NUM_THREADS=cores/jobs); 2 suits a 2-core machine with several seeds')
+    parser.add_argument('--min-gap', type=float, default=5.0,
+                        help='mAP points by which the teacher must beat the student mean; '
+                        'below it the demo warns and exits with status 1')
     args = parser.parse_args()
 
     start = time.time()
@@ -182,9 +185,57 @@ def main() -> None:
     for name in names[1:]:
         rows.append((name, STUDENT_CFG, [m for row, m in results if row == name]))
 
-    base50 = [r['coco/bbox_mAP_50'] for r in student_runs]
-    base = [r['coco/bbox_mAP'] for r in student_runs]
-    lines = ['| model | params (M) | GFLOPs | mAP50 | mAP50-95 |', '|---|---|---|---|---|']
+    if not teacher_metrics:  # a given checkpoint without its training logs: the
+        # distillation runs evaluated it once beside the student (kd.DistillValLoop)
+        seen = [m for row, m in results if 'teacher/coco/bbox_mAP' in m]
+        if seen:
+            teacher_metrics = {k[len('teacher/'):]: v for k, v in seen[0].items()
+                               if k.startswith('teacher/')}
+            rows[0] = ('teacher', TEACHER_CFG, [teacher_metrics])
+
+    teacher_map = teacher_metrics['coco/bbox_mAP'] * 100 if teacher_metrics else None
+    student_map = statistics.mean(r['coco/bbox_mAP'] for r in student_runs) * 100
+    gap = None if teacher_map is None else teacher_map - student_map
+    text, table = results_table(rows, args.seeds, gap)
+    seeds = ', '.join(map(str, args.seeds))
+    print(f'\nDigitsDet val (500 canvases), COCO bbox mAP x100, seeds {seeds}; '
+          '(±: std over seeds; Δ: change vs the student baseline; gap closed: '
+          'Δ / (teacher - student))\n')
+    problem = teacher_problem(teacher_map, student_map, args.min_gap)
+    if problem:
+        text += f'\n\n**Warning: {problem}**'
+    print(text)
+    os.makedirs(args.work_dir, exist_ok=True)
+    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
+        f.write(text + '\n')
+    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
+        json.dump(dict(rows=table, teacher_minus_student=gap, warning=problem), f, indent=1)
+    log(f'finished in {(time.time() - start) / 60:.1f} min; table in '
+        f'{osp.join(args.work_dir, "results.md")}')
+    if problem:
+        raise SystemExit(
+            f'[demo] {problem}. The distillation rows above compare against a teacher '
+            'that is not clearly better than its student, so they say little about '
+            'distillation. Retrain the teacher (tools/train.py '
+            f'{TEACHER_CFG} --cfg-options randomness.seed=1), or pass a stronger one '
+            'with --teacher-checkpoint; --min-gap sets the margin.')
+
+
+def teacher_problem(teacher_map: float | None, student_map: float, min_gap: float) -> str | None:
+    """Why the teacher cannot support the distillation table, or None if it can."""
+    if teacher_map is None:
+        return 'the teacher was not evaluated (no validation metrics found for it)'
+    if teacher_map - student_map < min_gap:
+        return (f'teacher {teacher_map:.1f} mAP is not better than the student '
+                f'({student_map:.1f}) by at least {min_gap:g} points')
+    return None
+
+
+def results_table(rows: list, seeds: list[int], gap: float | None) -> tuple[str, list]:
+    """Markdown table: mAPs, Δ vs the student and the share of the teacher-student gap."""
+    base = [r['coco/bbox_mAP'] for r in rows[1][2]]
+    lines = ['| model | params (M) | GFLOPs | mAP50 | mAP50-95 | Δ mAP50-95 | gap closed |',
+             '|---|---|---|---|---|---|---|']
     table = []
     for name, config, runs in rows:
         params, gflops = complexity(config)
@@ -192,24 +243,17 @@ def main() -> None:
             continue
         m50 = [r['coco/bbox_mAP_50'] for r in runs]
         m = [r['coco/bbox_mAP'] for r in runs]
-        is_student = name != 'teacher'
-        lines.append(f'| {name} | {params:.2f} | {gflops:.2f} | '
-                     f'{fmt(m50, base50 if is_student and name != "student" else None)} | '
-                     f'{fmt(m, base if is_student and name != "student" else None)} |')
+        distilled = name not in ('teacher', 'student')
+        delta = (statistics.mean(m) - statistics.mean(base)) * 100 if distilled else None
+        closed = (f'{100 * delta / gap:.0f} %' if delta is not None and gap and gap > 0
+                  else '')
+        lines.append(f'| {name} | {params:.2f} | {gflops:.2f} | {fmt(m50, None)} | '
+                     f'{fmt(m, None)} | {"" if delta is None else f"{delta:+.1f}"} | '
+                     f'{closed} |')
         table.append(dict(model=name, params_m=params, gflops=gflops, mAP50=m50, mAP=m,
-                          seeds=args.seeds if is_student else [0]))
-    text = '\n'.join(lines)
-    seeds = ', '.join(map(str, args.seeds))
-    print(f'\nDigitsDet val (500 canvases), COCO bbox mAP x100, seeds {seeds}; '
-          '(±: std over seeds; brackets: change vs the student baseline)\n')
-    print(text)
-    os.makedirs(args.work_dir, exist_ok=True)
-    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
-        f.write(text + '\n')
-    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
-        json.dump(table, f, indent=1)
-    log(f'finished in {(time.time() - start) / 60:.1f} min; table in '
-        f'{osp.join(args.work_dir, "results.md")}')
+                          seeds=seeds if name != 'teacher' else [0],
+                          delta=delta, gap_closed=(delta / gap if closed else None)))
+    return '\n'.join(lines), table
 
 
 if __name__ == '__main__':
