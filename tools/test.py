@@ -15,12 +15,9 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # noqa: E402
-
-from kd.apis.runner import build_runner, load_config  # noqa: E402
-from kd.utils.eval_checkpoint import (  # noqa: E402
+from kd.apis.runner import build_runner, load_config
+from kd.utils.eval_checkpoint import (
     CheckpointMismatchError,
     load_checkpoint_strictly,
     use_student_for_test,

@@ -20,17 +20,12 @@ unless ``--device``/``--threads`` say otherwise.
 from __future__ import annotations
 
 import argparse
-import os.path as osp
 import statistics
-import sys
 import time
 
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
-
-from kd.losses.detection.fgd import fgd_masks  # noqa: E402
+from kd.losses.detection.fgd import fgd_masks
 
 
 def loop_masks(boxes, img_shapes, h, w):

@@ -41,10 +41,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

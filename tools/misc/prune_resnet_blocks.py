@@ -17,13 +17,9 @@ import argparse
 import math
 import os
 import os.path as osp
-import sys
 
 import torch
 from torch import nn
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
 
 
 def _select(module: nn.Module, index: torch.Tensor, dim: int) -> None:

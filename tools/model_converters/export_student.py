@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # noqa: E402
-
-from kd.utils.export import export_student  # noqa: E402
+from kd.utils.export import export_student
 
 
 def main() -> None:
