@@ -17,19 +17,15 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import os.path as osp
-import re
 import statistics
-import subprocess
-import sys
 import time
 
+from kd.zoo import final_metrics, log, train
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 TEACHER_CFG = 'configs/quickstart/retinanet_teacher_digits.py'
 # where `tools/train.py TEACHER_CFG` writes and the quickstart recipes' teacher_ckpt points
@@ -40,79 +36,18 @@ RECIPES = {
     'cwd': 'configs/quickstart/cwd_retinanet_digits.py',
     'dense_kd': 'configs/quickstart/dense_kd_retinanet_digits.py',
 }
-PROGRESS = re.compile(r'((?:Iter|Epoch)\(train\)\s+\[[^\]]*\](?:\[[^\]]*\])?).*?eta: (\S+)')
-
-
-def log(msg: str) -> None:
-    print(f'[demo {time.strftime("%H:%M:%S")}] {msg}', flush=True)
-
-
-def final_metrics(work_dir: str, key: str = 'coco/bbox_mAP') -> dict | None:
-    """The last validation metrics of a finished run (from MMEngine's scalars.json)."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    for path in reversed(files):
-        metrics = None
-        with open(path) as f:
-            for line in f:
-                row = json.loads(line)
-                if key in row:
-                    metrics = row
-        if metrics is not None:
-            return metrics
-    return None
-
-
-def train(name: str, config: str, work_dir: str, options: list[str], threads: int = 0,
-          key: str = 'coco/bbox_mAP') -> dict:
-    """Train one run in a subprocess (progress lines only); return its metrics."""
-    done = final_metrics(work_dir, key)
-    if done is not None and osp.exists(osp.join(work_dir, 'DONE')):
-        log(f'{name}: finished earlier, reusing {work_dir}')
-        return done
-    cmd = [sys.executable, osp.join(ROOT, 'tools/train.py'), config, '--work-dir', work_dir]
-    if options:
-        cmd += ['--cfg-options'] + options
-    log(f'{name}: training ({" ".join(cmd[1:])})')
-    start = time.time()
-    os.makedirs(work_dir, exist_ok=True)
-    with open(osp.join(work_dir, 'train_output.log'), 'w') as out:
-        env = dict(os.environ)
-        if threads:
-            env['OMP_NUM_THREADS'] = str(threads)
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, bufsize=1, env=env)
-        last_report = 0.
-        for line in proc.stdout:
-            out.write(line)
-            m = PROGRESS.search(line)
-            if m and time.time() - last_report > 30:
-                last_report = time.time()
-                log(f'{name}: {" ".join(m.group(1).split())}, eta {m.group(2)}')
-        proc.wait()
-    if proc.returncode != 0:
-        raise SystemExit(f'{name}: training failed (exit {proc.returncode}); see '
-                         f'{osp.join(work_dir, "train_output.log")}')
-    metrics = final_metrics(work_dir, key)
-    if metrics is None:
-        raise SystemExit(f'{name}: no validation metrics in {work_dir}')
-    minutes = (time.time() - start) / 60
-    with open(osp.join(work_dir, 'DONE'), 'w') as f:
-        json.dump(dict(minutes=minutes), f)
-    log(f'{name}: done in {minutes:.1f} min, {key} {metrics[key]:.3f}')
-    return metrics
 
 
 def complexity(config: str) -> tuple[float, float]:
     """Params (M) and GFLOPs of a detector config at 96x96 input."""
-    from analysis_tools.get_flops import count
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
 
-    import kd  # noqa: F401
+    from kd.utils.complexity import params_and_flops
     register_all_modules()
     model = MODELS.build(Config.fromfile(osp.join(ROOT, config)).model)
-    params, flops = count(model, (3, 96, 96))
+    params, flops = params_and_flops(model, (3, 96, 96))
     return params / 1e6, flops / 1e9
 
 

@@ -1,41 +1,40 @@
-"""method_zoo.py's OpenMMLab metafiles, the model index, and the packaged kd/.mim tree."""
-import importlib.util
+"""The method zoo's OpenMMLab metafiles (kd.zoo), the model index, and the packaged kd/.mim tree."""
 import os
 from pathlib import Path
 
 import yaml
 
+from kd.zoo import (
+    finished_results,
+    load_methods,
+    load_tasks,
+    paper_title,
+    write_metafile,
+    write_model_index,
+)
+from kd.zoo.methods import method_from_metafile
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _zoo():
-    spec = importlib.util.spec_from_file_location(
-        'method_zoo', ROOT / 'tools' / 'analysis_tools' / 'method_zoo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_every_method_has_a_paper_url_and_title():
-    zoo = _zoo()
-    for key, method in zoo.METHODS.items():
-        assert method.get('url', '').startswith('https://'), key
-        title = zoo.paper_title(method['paper'])
-        assert title and '"' not in title and title in method['paper'], key
+    for key, method in load_methods().items():
+        assert method.url.startswith('https://'), key
+        title = paper_title(method.paper)
+        assert title and '"' not in title and title in method.paper, key
 
 
-def test_metafile_numbers(tmp_path, monkeypatch):
-    zoo = _zoo()
-    monkeypatch.setattr(zoo, 'ROOT', str(tmp_path))
-    task = zoo.TASKS['det']
+def test_metafile_numbers(tmp_path):
+    tasks, methods = load_tasks(), load_methods()
+    task = tasks['det']
     recipe = 'configs/pkd/pkd_retinanet_digits.py'
-    results = {task['baseline']: [40.0, 42.0, 44.0], recipe: [45.0, 46.0, 50.0]}
+    results = {task.baseline: [40.0, 42.0, 44.0], recipe: [45.0, 46.0, 50.0]}
     # seed-0 student of the recipe exists: its path is the weights
-    weights = tmp_path / task['work_dir'] / 'pkd_retinanet_digits_seed0' / 'student_last.pth'
+    weights = tmp_path / task.work_dir / 'pkd_retinanet_digits_seed0' / 'student_last.pth'
     weights.parent.mkdir(parents=True)
     weights.write_bytes(b'')
-    path = zoo.write_metafile('pkd', zoo.METHODS['pkd'], results, [0, 1, 2],
-                              params={recipe: 792014})
+    path = write_metafile(methods['pkd'], task, results, [0, 1, 2],
+                          params={recipe: 792014}, root=str(tmp_path))
     assert path == str(tmp_path / 'configs' / 'pkd' / 'metafile.yml')
     meta = yaml.safe_load(Path(path).read_text())
     (collection, ) = meta['Collections']
@@ -51,22 +50,46 @@ def test_metafile_numbers(tmp_path, monkeypatch):
     assert model['Metadata']['Parameters'] == 792014
     assert model['Results'] == [{'Task': 'Object Detection', 'Dataset': 'DigitsDet',
                                  'Metrics': {'mAP': 47.0}}]   # mean of 45, 46, 50
-    assert model['Weights'] == f'{task["work_dir"]}/pkd_retinanet_digits_seed0/student_last.pth'
+    assert model['Weights'] == f'{task.work_dir}/pkd_retinanet_digits_seed0/student_last.pth'
+    # the written file still defines the method: the zoo reads back the same entry
+    assert method_from_metafile(path, tasks) == methods['pkd']
 
-    cls = zoo.METHODS['kd']
-    results = {cls['recipes'][0]: [80.94, 81.3, 72.7]}
-    meta = yaml.safe_load(Path(zoo.write_metafile('kd', cls, results, [0, 1, 2])).read_text())
+    cls = methods['kd']
+    results = {cls.recipes[0]: [80.94, 81.3, 72.7]}
+    meta = yaml.safe_load(Path(write_metafile(cls, tasks['cls'], results, [0, 1, 2],
+                                              root=str(tmp_path))).read_text())
     (model, ) = meta['Models']
     assert model['Results'][0]['Metrics'] == {'Top 1 Accuracy': 78.3}
     assert model['Results'][0]['Task'] == 'Image Classification'
     assert model['Weights'] == 'not released' and 'Parameters' not in model['Metadata']
 
-    index = yaml.safe_load(Path(zoo.write_model_index()).read_text())
+    index = yaml.safe_load(Path(write_model_index(root=str(tmp_path))).read_text())
     assert index == {'Import': ['configs/kd/metafile.yml', 'configs/pkd/metafile.yml']}
 
 
-def test_finished_results_skips_unfinished_runs(tmp_path, monkeypatch):
-    zoo = _zoo()
+def test_rewriting_every_metafile_keeps_it(tmp_path):
+    """Written from its own entry and numbers, each metafile comes out byte for byte."""
+    tasks, methods = load_tasks(), load_methods()
+    for key, method in methods.items():
+        source = ROOT / 'configs' / key / 'metafile.yml'
+        meta = yaml.safe_load(source.read_text())
+        models = {m['Config']: m for m in meta['Models']}
+        results = {c: list(m['Results'][0]['Metrics'].values()) for c, m in models.items()}
+        params = {c: m['Metadata'].get('Parameters') for c, m in models.items()}
+        seeds = next(iter(models.values()))['Metadata']['Seeds']
+        for m in models.values():        # the weights the source names exist in tmp_path
+            if m['Weights'] != 'not released':
+                (tmp_path / m['Weights']).parent.mkdir(parents=True, exist_ok=True)
+                (tmp_path / m['Weights']).write_bytes(b'')
+        readme = tmp_path / meta['Collections'][0]['README']
+        readme.parent.mkdir(parents=True, exist_ok=True)
+        readme.touch()
+        written = write_metafile(method, tasks[method.task], results, seeds, params,
+                                 root=str(tmp_path))
+        assert Path(written).read_text() == source.read_text(), key
+
+
+def test_finished_results_skips_unfinished_runs(tmp_path):
     for seed, done in ((0, True), (1, True)):
         run = tmp_path / f'kd_resnet_digits_cls_seed{seed}'
         scalars = run / '20250101_000000' / 'vis_data' / 'scalars.json'
@@ -75,9 +98,9 @@ def test_finished_results_skips_unfinished_runs(tmp_path, monkeypatch):
         if done:
             (run / 'DONE').write_text('{}')
     recipe = 'configs/quickstart/kd_resnet_digits_cls.py'
-    assert zoo.finished_results([recipe], [0, 1], str(tmp_path), 'accuracy/top1') == \
+    assert finished_results([recipe], [0, 1], str(tmp_path), 'accuracy/top1') == \
         {recipe: [70.0, 71.0]}
-    assert zoo.finished_results([recipe], [0, 1, 2], str(tmp_path), 'accuracy/top1') == {}
+    assert finished_results([recipe], [0, 1, 2], str(tmp_path), 'accuracy/top1') == {}
 
 
 def test_model_index_and_metafiles_are_consistent():
@@ -91,13 +114,17 @@ def test_model_index_and_metafiles_are_consistent():
     for rel in imports:
         meta = yaml.safe_load((ROOT / rel).read_text())
         names = {c['Name'] for c in meta['Collections']}
+        recipes = {r for c in meta['Collections']
+                   for r in (c.get('Zoo') or {}).get('Recipes', [])}
         for collection in meta['Collections']:
             assert collection['Paper']['URL'].startswith('https://'), rel
-            assert (ROOT / collection['README']).is_file(), rel
-        assert isinstance(meta['Models'], list) and meta['Models'], rel
+            assert (ROOT / collection.get('README', 'docs/methods.md')).is_file(), rel
+        # MMEngine iterates over `Models` (a list, [] until the method is measured)
+        assert isinstance(meta['Models'], list), rel
         for model in meta['Models']:
             assert (ROOT / model['Config']).is_file(), (rel, model['Config'])
             assert model['In Collection'] in names, rel
+            assert not recipes or model['Config'] in recipes, (rel, model['Config'])
             for result in model['Results']:
                 assert result['Metrics'] and all(isinstance(v, (int, float))
                                                  for v in result['Metrics'].values())

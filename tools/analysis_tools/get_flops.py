@@ -10,23 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-
-def count(model, shape) -> tuple:
-    import torch
-    from mmengine.analysis import get_model_complexity_info
-    from mmengine.logging import MMLogger
-    model.eval()
-    params = sum(p.numel() for p in model.parameters())
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel('ERROR')
-    try:
-        with torch.no_grad():
-            info = get_model_complexity_info(model, inputs=(torch.zeros(1, *shape), ),
-                                             show_table=False, show_arch=False)
-    finally:
-        logger.setLevel(level)
-    return params, info['flops']
+from kd.utils.complexity import params_and_flops
 
 
 def main() -> None:
@@ -60,7 +44,7 @@ def main() -> None:
     shape = 'x'.join(map(str, args.shape))
     print(f'{"part":<10} {"params (M)":>11} {"GFLOPs":>9}   input 1x{shape}')
     for name, part in parts.items():
-        params, flops = count(part, args.shape)
+        params, flops = params_and_flops(part, args.shape)
         print(f'{name:<10} {params / 1e6:>11.3f} {flops / 1e9:>9.3f}')
 
 

@@ -18,66 +18,10 @@ import os
 import os.path as osp
 import statistics
 import sys
-from concurrent.futures import ThreadPoolExecutor
+
+from kd.zoo import describe, guess_metric, log, mean_std, run_grid_metrics, scale
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-
-from demo import log, train  # noqa: E402
-
-
-def guess_metric(config: str) -> str:
-    from kd.apis import load_config
-    cfg = load_config(config)
-    evaluator = cfg.get('val_evaluator', {})
-    kind = evaluator.get('type', '') if isinstance(evaluator, dict) else ''
-    return 'accuracy/top1' if 'Accuracy' in kind else 'coco/bbox_mAP'
-
-
-def describe(config: str) -> str:
-    """First comment line of a config: what the recipe does."""
-    with open(osp.join(ROOT, config) if not osp.isabs(config) else config) as f:
-        for line in f:
-            if line.startswith('#'):
-                return line.lstrip('# ').strip()
-    return ''
-
-
-def run_grid_metrics(configs: list[str], seeds: list[int], jobs: int, work_dir: str, key: str,
-                     cfg_options: list[str] | None = None) -> dict[str, list[dict]]:
-    """Train every config once per seed (reusing finished runs); return each run's metrics.
-
-    Runs live in ``<work_dir>/<config name>_seed<k>``; the dicts are the last
-    validation row of each run (MMEngine's scalars), in seed order.
-    """
-    tasks = []
-    for config in configs:
-        name = osp.splitext(osp.basename(config))[0]
-        for seed in seeds:
-            tasks.append((config, (f'{name} seed {seed}', config,
-                                   osp.join(work_dir, f'{name}_seed{seed}'),
-                                   [f'randomness.seed={seed}'] + list(cfg_options or []))))
-    threads = max(1, (os.cpu_count() or 2) // jobs) if jobs > 1 else 0
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [(c, pool.submit(train, *targs, threads=threads, key=key))
-                   for c, targs in tasks]
-        results: dict[str, list[dict]] = {c: [] for c in configs}
-        for config, future in futures:
-            results[config].append(future.result())
-    return results
-
-
-def scale(key: str) -> float:
-    """COCO metrics are logged as fractions (0.429); tables show percent (42.9)."""
-    return 100.0 if key.startswith('coco') else 1.0
-
-
-def run_grid(configs: list[str], seeds: list[int], jobs: int, work_dir: str, key: str,
-             cfg_options: list[str] | None = None) -> dict[str, list[float]]:
-    """As :func:`run_grid_metrics`, but only ``key`` (in percent for COCO metrics)."""
-    runs = run_grid_metrics(configs, seeds, jobs, work_dir, key, cfg_options)
-    return {c: [m[key] * scale(key) for m in ms] for c, ms in runs.items()}
 
 
 def complexity(config: str) -> tuple[float, float] | None:
@@ -86,10 +30,9 @@ def complexity(config: str) -> tuple[float, float] | None:
         from mmengine.config import Config
         from mmengine.registry import init_default_scope
 
-        import kd  # noqa: F401
-        from analysis_tools.get_flops import count
         from kd.registry import MODELS
         from kd.utils import register_all_modules
+        from kd.utils.complexity import params_and_flops
         register_all_modules()
         cfg = Config.fromfile(config if osp.isabs(config) else osp.join(ROOT, config))
         init_default_scope(cfg.get('default_scope', 'mmdet'))
@@ -101,7 +44,7 @@ def complexity(config: str) -> tuple[float, float] | None:
             return None
         if not shape:
             shape = (3, 32, 32) if 'Accuracy' in str(cfg.get('val_evaluator')) else (3, 96, 96)
-        params, flops = count(MODELS.build(model_cfg), shape)
+        params, flops = params_and_flops(MODELS.build(model_cfg), shape)
         return params / 1e6, flops / 1e9
     except Exception as err:  # noqa: BLE001 - a table without complexity is still useful
         log(f'complexity of {config}: not counted ({type(err).__name__}: {err})')
@@ -149,10 +92,6 @@ def main() -> None:
     base = results[args.baseline]
     extra = 'coco/bbox_mAP_50' if key == 'coco/bbox_mAP' else None
 
-    def fmt(vals):
-        text = f'{statistics.mean(vals):.1f}'
-        return text + (f' ± {statistics.stdev(vals):.1f}' if len(vals) > 1 else '')
-
     head = ['recipe', 'what', 'params (M)', 'GFLOPs'] + ([extra] if extra else []) + \
         [key, 'Δ vs baseline']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
@@ -164,8 +103,9 @@ def main() -> None:
         cells = [f'`{config}`', describe(config),
                  f'{cx[0]:.3f}' if cx else '–', f'{cx[1]:.3f}' if cx else '–']
         if extra:
-            cells.append(fmt([m.get(extra, float('nan')) * scale(extra) for m in runs[config]]))
-        cells += [fmt(vals), delta]
+            cells.append(mean_std([m.get(extra, float('nan')) * scale(extra)
+                                   for m in runs[config]]))
+        cells += [mean_std(vals), delta]
         lines.append('| ' + ' | '.join(cells) + ' |')
     seeds = ', '.join(map(str, args.seeds))
     text = (f'{key}, mean ± std over seeds {seeds} '

@@ -1,0 +1,187 @@
+"""What the method zoo writes: method READMEs, metafiles, the model index, the summary.
+
+``tools/analysis_tools/method_zoo.py`` measures the methods of
+:func:`kd.zoo.methods.load_methods` and hands the results (``{config: [value
+per seed]}``, in percent for COCO metrics) to these writers.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import os.path as osp
+import statistics
+from typing import Optional
+
+from .methods import Method, Task, paper_title
+from .runs import ROOT, describe, log, mean_std, run_name
+
+# A method README's text from this line on is written by hand and kept on every rewrite.
+KEEP_MARKER = '<!-- method_zoo.py keeps everything from this line on -->'
+
+# metric key -> (task, data set, metric name) in the OpenMMLab model index
+INDEX_RESULTS = {
+    'coco/bbox_mAP': ('Object Detection', 'DigitsDet', 'mAP'),
+    'accuracy/top1': ('Image Classification', 'DigitsCls', 'Top 1 Accuracy'),
+}
+
+
+def delta(values: list[float], base: list[float]) -> str:
+    """Mean of ``values`` minus mean of ``base``, signed, one decimal."""
+    return f'{statistics.mean(values) - statistics.mean(base):+.1f}'
+
+
+def write_method_readme(method: Method, task: Task, results: dict, seeds: list[int],
+                        root: str = ROOT) -> str:
+    """Write ``<root>/configs/<key>/README.md``; keep the text below :data:`KEEP_MARKER`.
+
+    ``results`` holds the values of the task's baseline and of every recipe of
+    the method; recipe descriptions are read from the checkout (:data:`ROOT`).
+    """
+    base = results[task.baseline]
+    seed_text = ' / '.join(map(str, seeds))
+    lines = [f'# {method.name}', '', f'> {method.paper}', '', method.about, '',
+             f'Loss: `{method.loss}` in [`{method.file}`](../../{method.file}) '
+             '(its docstring gives the formula, the reference implementation it matches and '
+             'every argument).', '',
+             '## Result on the embedded data', '',
+             f'{task.what}; {task.metric}, mean ± std over seeds '
+             f'{", ".join(map(str, seeds))} (per seed {seed_text}).', '',
+             f'| recipe | what | {task.metric} | Δ vs student | per seed |',
+             '|---|---|---|---|---|',
+             f'| student alone (`{task.baseline}`) | baseline | {mean_std(base)} | | '
+             f'{" / ".join(f"{v:.1f}" for v in base)} |']
+    for recipe in method.recipes:
+        vals = results[recipe]
+        lines.append(f'| [`{osp.basename(recipe)}`](../../{recipe}) | {describe(recipe)} | '
+                     f'{mean_std(vals)} | {delta(vals, base)} | '
+                     f'{" / ".join(f"{v:.1f}" for v in vals)} |')
+    lines += ['', 'A negative Δ is reported as measured: the recipe does not help this pair '
+              'on this schedule.' if any(statistics.mean(results[r]) < statistics.mean(base)
+                                         for r in method.recipes) else
+              'Compare the Δ with the spread over seeds before reading much into it.', '',
+              '## Commands', '',
+              'Teacher (once): `python tools/train.py ' + task.teacher + '` '
+              f'(writes `{task.teacher_ckpt}`).', '',
+              'One run: `python tools/train.py ' + method.recipes[0] + '`', '',
+              'This table (reuses finished runs): '
+              f'`python tools/analysis_tools/method_zoo.py --methods {method.key} --seeds '
+              f'{" ".join(map(str, seeds))}`', '']
+    folder = osp.join(root, 'configs', method.key)
+    os.makedirs(folder, exist_ok=True)
+    path = osp.join(folder, 'README.md')
+    kept = ''
+    if osp.isfile(path):  # hand-written sections (e.g. published COCO numbers) survive
+        with open(path) as f:
+            old = f.read()
+        if KEEP_MARKER in old:
+            kept = old[old.index(KEEP_MARKER):]
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + (f'\n{kept}' if kept else ''))
+    return path
+
+
+def count_parameters(config: str) -> Optional[int]:
+    """Parameters of the student a recipe trains, or None when it cannot be built here."""
+    try:
+        from mmengine.registry import DefaultScope
+
+        from kd.apis import load_config
+        from kd.registry import MODELS
+        from kd.utils import register_all_modules
+        register_all_modules(init_default_scope=False)
+        cfg = load_config(osp.join(ROOT, config))
+        model = cfg.model.get('student', cfg.model) if 'Distiller' in str(
+            cfg.model.get('type', '')) else cfg.model
+        if not isinstance(model, dict) or 'type' not in model:
+            return None
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'kd')):
+            return sum(p.numel() for p in MODELS.build(model).parameters())
+    except Exception as err:  # noqa: BLE001 - the count is optional metadata
+        log(f'{config}: parameters not counted ({type(err).__name__}: {err})')
+        return None
+
+
+def collection(method: Method, task: Task, root: str = ROOT) -> dict:
+    """The metafile collection of a method: model-index fields plus its ``Zoo`` section."""
+    _, dataset, _ = INDEX_RESULTS[task.metric_key]
+    readme = f'configs/{method.key}/README.md'
+    return {
+        'Name': method.name,
+        'Metadata': {'Training Data': dataset, 'Training Techniques': ['Knowledge Distillation'],
+                     'Loss': method.loss},
+        'Paper': {'URL': method.url, 'Title': paper_title(method.paper)},
+        'README': readme if osp.isfile(osp.join(root, readme)) else 'docs/methods.md',
+        'Zoo': {'Task': method.task, 'Loss File': method.file, 'Reference': method.paper,
+                'About': method.about, 'Recipes': list(method.recipes)}}
+
+
+def write_metafile(method: Method, task: Task, results: dict, seeds: list[int],
+                   params: Optional[dict] = None, root: str = ROOT) -> str:
+    """Write ``<root>/configs/<key>/metafile.yml`` for the recipes found in ``results``.
+
+    One model per measured recipe: the mean metric over ``seeds``, the seed-0
+    ``student_last.pth`` as weights when it exists under ``root``, the student's
+    parameter count from ``params`` when given. The collection keeps the
+    method's ``Zoo`` section, so the file stays the method's definition.
+    """
+    import yaml
+    kind, dataset, metric = INDEX_RESULTS[task.metric_key]
+    models = []
+    for recipe in method.recipes:
+        if recipe not in results:
+            continue
+        name = osp.splitext(osp.basename(recipe))[0]
+        weights = osp.join(task.work_dir, run_name(recipe, seeds[0]), 'student_last.pth')
+        meta = {'Training Data': dataset, 'Teacher': task.teacher,
+                'Student': task.baseline, 'Seeds': list(seeds)}
+        if params and params.get(recipe):
+            meta['Parameters'] = int(params[recipe])
+        models.append({
+            'Name': name, 'In Collection': method.name, 'Config': recipe, 'Metadata': meta,
+            'Results': [{'Task': kind, 'Dataset': dataset,
+                         'Metrics': {metric: round(statistics.mean(results[recipe]), 1)}}],
+            'Weights': weights if osp.isfile(osp.join(root, weights)) else 'not released'})
+    folder = osp.join(root, 'configs', method.key)
+    os.makedirs(folder, exist_ok=True)
+    path = osp.join(folder, 'metafile.yml')
+    with open(path, 'w') as f:
+        yaml.safe_dump({'Collections': [collection(method, task, root)], 'Models': models}, f,
+                       sort_keys=False, allow_unicode=True, width=100)
+    return path
+
+
+def write_model_index(root: str = ROOT) -> str:
+    """Write ``<root>/model-index.yml`` importing every ``configs/*/metafile.yml``."""
+    found = sorted(osp.relpath(p, root) for p in
+                   glob.glob(osp.join(root, 'configs', '*', 'metafile.yml')))
+    lines = ['# OpenMMLab model index of kd, written by tools/analysis_tools/method_zoo.py.',
+             '# kd/.mim/model-index.yml links here: MMEngine reads it (with every metafile) when',
+             '# it resolves a kd:: config path, and mim lists the models from it.']
+    lines += ['Import:'] + [f'  - {p}' for p in found] if found else ['Import: []']
+    path = osp.join(root, 'model-index.yml')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return path
+
+
+def summary(methods: list[Method], tasks: dict[str, Task], results: dict,
+            seeds: list[int]) -> tuple[str, list[str]]:
+    """``docs/results_methods.md``: one row per recipe; returns (page text, table rows)."""
+    rows = ['| method | task | recipe | baseline | distilled | Δ |', '|---|---|---|---|---|---|']
+    for method in methods:
+        task = tasks[method.task]
+        base = results[task.baseline]
+        for recipe in method.recipes:
+            vals = results[recipe]
+            rows.append(f'| [{method.name}](../configs/{method.key}/README.md) | '
+                        f'{method.task} ({task.metric}) | `{osp.basename(recipe)}` | '
+                        f'{mean_std(base)} | {mean_std(vals)} | {delta(vals, base)} |')
+    seed_text = ' '.join(map(str, seeds))
+    used = [name for name in tasks if any(m.task == name for m in methods)]
+    what = ' '.join(f'{name}: {tasks[name].what}.' for name in used)
+    text = ['# Every method on the embedded data', '',
+            f'Mean ± std over seeds {seed_text}. {what} Each method\'s README has the per-seed '
+            'values.', '',
+            f'Command: `python tools/analysis_tools/method_zoo.py --methods '
+            f'{" ".join(m.key for m in methods)} --seeds {seed_text}`', ''] + rows + ['']
+    return '\n'.join(text), rows
