@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(PY) -m pytest tests
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check kd tools tests configs
+	$(VENV)/bin/ruff check kd tools tests configs examples
 
 clean:
 	rm -rf work_dirs demo_results .pytest_cache
