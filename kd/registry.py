@@ -19,7 +19,7 @@ recipe whose default scope is ``mmdet`` and an mmdet loss such as
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Sequence
 
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -52,6 +52,84 @@ from mmengine.registry import (
 FALLBACK_SCOPES = ('mmdet', 'mmpretrain')
 
 
+def current_scope() -> str | None:
+    """The default scope MMEngine is in now (``None`` outside any)."""
+    current = DefaultScope.get_current_instance()
+    return current.scope_name if current is not None else None
+
+
+def import_scope(scope: str) -> bool:
+    """Import what registers ``scope``'s modules; ``False`` when it is not installed."""
+    try:
+        __import__(f'{scope}.registry')
+        if scope == 'mmdet':
+            import mmdet.models  # noqa: F401  (mmdet registers its models on import)
+    except ImportError:
+        return False
+    return True
+
+
+def _registry_of(scope: str, registry: Registry) -> Registry | None:
+    """The registry of the same kind as ``registry`` in ``scope`` (imported on need)."""
+    if scope == registry.scope:
+        registry.import_from_location()
+        return registry
+    root = registry._get_root_registry()
+    found = root._search_child(scope)
+    if found is None and import_scope(scope):
+        found = root._search_child(scope)
+    return found
+
+
+def find_scope(name: str, registry: Registry, search: Sequence[str | None]) -> str | None:
+    """The first scope of ``search`` whose registry of ``registry``'s kind has ``name``.
+
+    The registry's own scope counts only for names registered in it (not its
+    parents' or fallbacks'); another scope's registry is asked as MMEngine asks it
+    (itself, then its parents).
+    """
+    for scope in search:
+        if not scope:
+            continue
+        reg = _registry_of(scope, registry)
+        if reg is registry:
+            if name in registry.module_dict:
+                return scope
+        elif reg is not None and Registry.get(reg, name) is not None:
+            return scope
+    return None
+
+
+def resolve_scope(cfg: Any, registry: Registry, search: Sequence[str | None] = (),
+                  default: str | None = None) -> Any:
+    """``cfg`` with ``_scope_`` set to the scope its type is built in: the one resolver.
+
+    * ``_scope_`` already set, or ``type`` not a name: unchanged;
+    * a foreign prefix (``'mmdet.RetinaNet'``): ``_scope_='mmdet'`` and the bare
+      name, so the model's own sub-modules resolve in mmdet too. A ``'kd.'`` prefix
+      stays: kd types (the distiller, DigitsDetDataset) build their inner parts
+      (an mmdet student, an mmdet pipeline) in the scope of the recipe that uses them;
+    * an unprefixed name: the first scope of ``search`` that has it
+      (:func:`find_scope`), else ``default`` (unchanged without one).
+    """
+    if not isinstance(cfg, dict) or '_scope_' in cfg:
+        return cfg
+    obj_type = cfg.get('type')
+    if not isinstance(obj_type, str):
+        return cfg
+    if '.' in obj_type:
+        scope, _, name = obj_type.partition('.')
+        if scope and scope != 'kd' and name and '.' not in name:
+            cfg = copy.copy(cfg)
+            cfg['_scope_'], cfg['type'] = scope, name
+        return cfg
+    scope = find_scope(obj_type, registry, search) or default
+    if scope is not None:
+        cfg = copy.copy(cfg)
+        cfg['_scope_'] = scope
+    return cfg
+
+
 class KDRegistry(Registry):
     """A registry whose scope falls back to MMDetection's.
 
@@ -60,7 +138,7 @@ class KDRegistry(Registry):
     resolve: MMDetection builds its sub-modules with whatever scope is the
     default, and MMEngine gives every dict of a ``kd::`` base config
     ``_scope_='kd'``.  ``get`` looks in ``kd``, then MMEngine's root, then the
-    registries of ``FALLBACK_SCOPES`` (imported on first need).
+    registries of ``FALLBACK_SCOPES`` (:func:`find_scope`).
     """
 
     def __init__(self, *args, **kwargs):
@@ -71,58 +149,17 @@ class KDRegistry(Registry):
         obj = super().get(key)
         if obj is not None or not isinstance(key, str) or '.' in key:
             return obj
-        root = self._get_root_registry()
-        for scope in FALLBACK_SCOPES:
-            registry = root._search_child(scope)
-            if registry is None:
-                try:
-                    __import__(f'{scope}.registry')
-                except ImportError:
-                    continue
-                registry = root._search_child(scope)
-            if registry is not None:
-                obj = registry.get(key)
-                if obj is not None:
-                    return obj
-        return None
-
-
-def _scoped(cfg: Any) -> Any:
-    """Return ``cfg`` with ``_scope_`` set from a ``'scope.Type'`` name.
-
-    Only foreign scopes move into ``_scope_``: a ``'kd.Type'`` keeps the
-    caller's scope, because kd types (the distiller, DigitsDetDataset) build
-    their inner parts (an mmdet student, an mmdet pipeline) in the scope of
-    the recipe that uses them.
-    """
-    if not isinstance(cfg, dict):
-        return cfg
-    obj_type = cfg.get('type')
-    if isinstance(obj_type, str) and '.' in obj_type and '_scope_' not in cfg:
-        scope, _, name = obj_type.partition('.')
-        if scope and scope != 'kd' and name and '.' not in name:
-            cfg = copy.copy(cfg)
-            cfg['_scope_'] = scope
-            cfg['type'] = name
-    return cfg
+        scope = find_scope(key, self, FALLBACK_SCOPES)
+        return Registry.get(_registry_of(scope, self), key) if scope else None
 
 
 def _own_scope(cfg: Any, registry: Registry) -> Any:
-    """Build an unprefixed kd type asked of a kd registry in the kd scope.
+    """An unprefixed kd type asked of a kd registry is built in the kd scope.
 
     ``kd.registry.MODELS.build(dict(type='ImageClassifier'))`` must work even
     when the current default scope is mmdet (a detection Runner sets it).
     """
-    cfg = _scoped(cfg)
-    if not isinstance(cfg, dict) or '_scope_' in cfg:
-        return cfg
-    obj_type = cfg.get('type')
-    if isinstance(obj_type, str) and '.' not in obj_type and registry.scope == 'kd':
-        registry.import_from_location()
-        if obj_type in registry.module_dict:
-            cfg = copy.copy(cfg)
-            cfg['_scope_'] = 'kd'
-    return cfg
+    return resolve_scope(cfg, registry, ('kd', ))
 
 
 def _build_in_type_scope(cfg, registry, default_args=None):
@@ -183,22 +220,11 @@ def build_kd_module(cfg: dict, registry: Registry = MODELS, **default_args: Any)
     """
     if not isinstance(cfg, dict) or 'type' not in cfg:
         raise TypeError(f'expected a config dict with a "type" key, got {cfg!r}')
-    cfg = _scoped(dict(cfg))
-    if '_scope_' in cfg:
-        return registry.build(cfg, default_args=default_args or None)
+    scope = current_scope()
+    cfg = resolve_scope(dict(cfg), registry, ('kd', scope))
+    if '_scope_' in cfg or not isinstance(cfg['type'], str) or '.' in cfg['type']:
+        return registry.build(cfg, default_args=default_args or None)  # found, a class, kd.X
     name = cfg['type']
-    if not isinstance(name, str):   # a class given directly
-        return registry.build(cfg, default_args=default_args or None)
-    registry.import_from_location()
-    if name in registry.module_dict:
-        return registry.build(dict(cfg, _scope_='kd'), default_args=default_args or None)
-    current = DefaultScope.get_current_instance()
-    scope = current.scope_name if current is not None else None
-    if scope and scope != 'kd':
-        with registry.switch_scope_and_registry(scope) as reg:
-            if reg.get(name) is not None:
-                return registry.build(dict(cfg, _scope_=scope),
-                                      default_args=default_args or None)
     import difflib
     close = difflib.get_close_matches(name, list(registry.module_dict), n=5, cutoff=0.5)
     hint = f' Closest kd names: {", ".join(close)}.' if close else ''

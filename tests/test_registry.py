@@ -101,3 +101,73 @@ def test_kd_scope_falls_back_to_mmdet_names():
     assert VISUALIZERS.get('DetLocalVisualizer').__module__.startswith('mmdet.')
     assert TASK_UTILS.get('MaxIoUAssigner').__module__.startswith('mmdet.')
     assert MODELS.get('NoSuchThingAnywhere') is None
+
+
+def test_one_scope_resolver():
+    """resolve_scope: foreign prefixes move into _scope_, kd. stays, search order, default."""
+    pytest.importorskip('mmdet')
+    from kd.registry import resolve_scope
+    assert resolve_scope(dict(type='mmdet.RetinaNet'), MODELS) == dict(type='RetinaNet',
+                                                                       _scope_='mmdet')
+    kd_type = dict(type='kd.SingleTeacherDistiller')
+    assert resolve_scope(kd_type, MODELS, ('mmdet', )) == kd_type   # the caller's scope
+    assert resolve_scope(dict(type='ImageClassifier'), MODELS, ('kd', 'mmdet'))['_scope_'] == 'kd'
+    # kd's own registry counts only for its own names, not its mmdet fallback
+    assert '_scope_' not in resolve_scope(dict(type='RetinaNet'), MODELS, ('kd', ))
+    assert resolve_scope(dict(type='RetinaNet'), MODELS, ('kd', 'mmdet'))['_scope_'] == 'mmdet'
+    assert resolve_scope(dict(type='RetinaNet'), MODELS, ('kd', ), default='x')['_scope_'] == 'x'
+    assert resolve_scope(dict(type='L1Loss', _scope_='kd'), MODELS, ('mmdet', ))['_scope_'] == 'kd'
+
+
+def test_behaviour_is_asked_of_classes_not_read_from_names():
+    """Randomness, self-made data sets and recipe_dir come from class attributes."""
+    pytest.importorskip('mmdet')
+    from kd.apis.runner import check_data_paths, load_config  # noqa: F401
+    from kd.distillers.pipeline_randomness import declares_randomness, random_transforms
+    from kd.registry import DATASETS, TRANSFORMS
+
+    @TRANSFORMS.register_module(force=True)
+    class RandomLookingButFixed:     # a name with "Random" that declares it is not
+        is_random = False
+
+    @TRANSFORMS.register_module(force=True)
+    class Jitter:                    # a name without "Random" that declares it is
+        is_random = True
+
+    assert declares_randomness(TRANSFORMS.get('mmdet.RandomFlip'))          # @cache_randomness
+    assert not declares_randomness(TRANSFORMS.get('mmdet.Resize'))
+    assert random_transforms([dict(type='RandomLookingButFixed'), dict(type='Jitter')]) == \
+        ['Jitter (a random transform)']
+
+    @DATASETS.register_module(force=True)
+    class MadeOnFirstUse:
+        generates_own_files = True
+
+    from mmengine.config import Config
+    missing = dict(type='MadeOnFirstUse', ann_file='/no/such/file.json')
+    check_data_paths(Config(dict(train_dataloader=dict(dataset=missing))))
+    with pytest.raises(FileNotFoundError, match='no/such/file.json'):
+        check_data_paths(Config(dict(train_dataloader=dict(dataset=dict(
+            missing, type='DigitsLookalikeDataset')))))
+
+
+def test_utils_import_nothing_above_them():
+    """kd.utils is a leaf: no import of distillers, hooks, apis or visualisation.
+
+    ``register_all_modules`` is the one exception: importing every package is its job.
+    """
+    import ast
+    import pathlib
+    root = pathlib.Path(kd_registry.__file__).parent / 'utils'
+    above = ('kd.distillers', 'kd.hooks', 'kd.apis', 'kd.visualization', 'kd.engine')
+    for path in root.glob('*.py'):
+        tree = ast.parse(path.read_text())
+        registering = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+                       and f.name == 'register_all_modules' for n in ast.walk(f)}
+        for node in ast.walk(tree):
+            if id(node) in registering:
+                continue
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ''] if isinstance(node, ast.ImportFrom) else []
+            bad = [n for n in names if n.startswith(above)]
+            assert not bad, f'{path.name} imports {bad}'

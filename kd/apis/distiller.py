@@ -22,20 +22,20 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, Sequence
 
 import torch
 import torch.nn as nn
 
-# The config-driven distillers' entry handling, so both accept, build and compute
-# exactly the same entries.
-from kd.distillers.entries import EntryModules, _Entry, _eval_mode
-from kd.engine.schedules import progress_factor
+# The config-driven distillers' entries, so both accept, build and compute exactly
+# the same entries (one DistillEntry module per distilled pair).
+from kd.distillers.entry import build_entries, upgrade_old_entry_keys
+from kd.distillers.records import eval_mode, get_record, make_recorders, probe_errors
 
 __all__ = ['Distiller']
 
 
-def _as_call(inputs: Any) -> Tuple[tuple, dict]:
+def _as_call(inputs: Any) -> tuple[tuple, dict]:
     """``example_inputs`` as ``(args, kwargs)``: a tensor, a tuple of args, or a dict."""
     if isinstance(inputs, dict):
         return (), dict(inputs)
@@ -44,11 +44,12 @@ def _as_call(inputs: Any) -> Tuple[tuple, dict]:
     return (inputs, ), {}
 
 
-class Distiller(EntryModules, nn.Module):
+class Distiller(nn.Module):
     """Distillation losses between two plain ``nn.Module``\\ s for a hand-written loop.
 
     The student and the teacher are *not* sub-modules: ``parameters()``,
-    ``state_dict()``, ``to()`` and ``train()`` cover only the connectors and the
+    ``state_dict()``, ``to()`` and ``train()`` cover only the entries
+    (``entries.<name>``: :class:`~kd.distillers.entry.DistillEntry`, its connectors and
     loss modules (VID regressors, CRD embeddings and memory banks, ...), so
     ``distiller.parameters()`` is what to add to the student's optimizer. Move
     the two models yourself. The teacher is frozen (``requires_grad_(False)``)
@@ -76,10 +77,7 @@ class Distiller(EntryModules, nn.Module):
             (the message names the entry).
     """
 
-    _no_probe_hint = ' (give example_inputs to infer channels)'
-    _probe_name = 'example_inputs'
-
-    def __init__(self, student: nn.Module, teacher: nn.Module, distill: Dict[str, dict],
+    def __init__(self, student: nn.Module, teacher: nn.Module, distill: dict[str, dict],
                  example_inputs: Any = None) -> None:
         super().__init__()
         for name, model in (('student', student), ('teacher', teacher)):
@@ -96,49 +94,41 @@ class Distiller(EntryModules, nn.Module):
         object.__setattr__(self, 'teacher', teacher)
         teacher.requires_grad_(False)
         teacher.eval()
-        self.entries: Dict[str, _Entry] = {
-            name: _Entry(name, dict(cfg)) for name, cfg in distill.items()}
-        self.connectors = nn.ModuleDict()
-        self.teacher_connectors = nn.ModuleDict()
-        self.distill_losses = nn.ModuleDict()
-        self._progress: Optional[tuple] = None
+        self.entries = build_entries(distill)
+        self._progress: tuple | None = None
         self._teacher_ran = False
-        self.student_recorders = self._make_recorders('student', student)
+        self.student_recorders = make_recorders(
+            'student', student, {n: e.student_spec for n, e in self.entries.items()})
         try:
-            self.teacher_recorders = self._make_recorders('teacher', teacher)
+            self.teacher_recorders = make_recorders(
+                'teacher', teacher, {n: e.teacher_spec for n, e in self.entries.items()})
         except BaseException:
             self.student_recorders.remove()
             raise
         try:
             probe = self._probe(example_inputs) if example_inputs is not None else {}
             for name, entry in self.entries.items():
-                s_rec, t_rec = probe.get(name, (None, None))
-                self._build_entry(entry, s_rec, t_rec, example_inputs is not None)
+                entry.build(*probe.get(name, (None, None)), probed=example_inputs is not None,
+                            no_probe_hint=' (give example_inputs to infer channels)',
+                            probe_name='example_inputs')
         except BaseException:
             self.remove()
             raise
+        self._register_load_state_dict_pre_hook(upgrade_old_entry_keys)
 
     # ------------------------------------------------------------------ build
     @torch.no_grad()
-    def _probe(self, example_inputs: Any) -> Dict[str, tuple]:
+    def _probe(self, example_inputs: Any) -> dict[str, tuple]:
         args, kwargs = _as_call(example_inputs)
         try:
-            with _eval_mode(self.student):
+            with eval_mode(self.student), probe_errors(
+                    'with example_inputs',
+                    'the probe forward of example_inputs through student and teacher'):
                 with self.teacher_recorders:
                     self.teacher(*args, **kwargs)
                 with self.student_recorders:
                     self.student(*args, **kwargs)
-                return {name: (self._get(self.student_recorders, name, 'student'),
-                               self._get(self.teacher_recorders, name, 'teacher'))
-                        for name in self.entries}
-        except (KeyError, IndexError) as err:
-            # a record that names a missing item: the recorder's message says which
-            raise type(err)(f'while probing the models with example_inputs: '
-                            f'{err.args[0] if err.args else err}') from err
-        except RuntimeError as err:
-            raise RuntimeError(
-                f'the probe forward of example_inputs through student and teacher failed: '
-                f'{type(err).__name__}: {err}') from err
+                return {name: self._records(name) for name in self.entries}
         finally:
             self.reset()
 
@@ -155,7 +145,7 @@ class Distiller(EntryModules, nn.Module):
         self._teacher_ran = True
 
     @contextlib.contextmanager
-    def record(self, *teacher_args: Any, **teacher_kwargs: Any) -> Iterator['Distiller']:
+    def record(self, *teacher_args: Any, **teacher_kwargs: Any) -> Iterator[Distiller]:
         """Record one step: call the student inside the ``with`` block.
 
         Without arguments the teacher runs (eval mode, no grad) on the
@@ -180,27 +170,25 @@ class Distiller(EntryModules, nn.Module):
             if handle is not None:
                 handle.remove()
 
-    def set_progress(self, iteration: int, epoch: int = 0, max_iters: Optional[int] = None,
-                     max_epochs: Optional[int] = None) -> None:
+    def set_progress(self, iteration: int, epoch: int = 0, max_iters: int | None = None,
+                     max_epochs: int | None = None) -> None:
         """Where training is, for entries with a ``schedule`` (call it every step)."""
         self._progress = (iteration, epoch, max_iters, max_epochs)
 
-    def factors(self) -> Dict[str, float]:
+    def factors(self) -> dict[str, float]:
         """The current weight factor of every entry (1 without a schedule)."""
         factors = {}
         for name, entry in self.entries.items():
-            if entry.schedule is None:
-                factors[name] = 1.0
-            elif self._progress is None:
+            if entry.schedule is not None and self._progress is None:
                 raise RuntimeError(f'distill entry "{name}" has a schedule: call '
                                    'distiller.set_progress(iteration, epoch, max_iters, '
                                    'max_epochs) before losses()')
-            else:
-                factors[name] = progress_factor(entry.schedule, *self._progress)
+            factors[name] = entry.update_factor(self._progress) \
+                if entry.schedule is not None else 1.0
         return factors
 
-    def losses(self, data_samples: Optional[Sequence[Any]] = None,
-               **loss_kwargs: Any) -> Dict[str, torch.Tensor]:
+    def losses(self, data_samples: Sequence[Any] | None = None,
+               **loss_kwargs: Any) -> dict[str, torch.Tensor]:
         """The loss of every entry from the records of the last ``record()`` block.
 
         Args:
@@ -224,7 +212,7 @@ class Distiller(EntryModules, nn.Module):
         unused = set(loss_kwargs).difference(*(e.loss_params for e in self.entries.values()))
         if unused:
             raise TypeError(f'no distill loss takes the keyword(s) {sorted(unused)}')
-        out: Dict[str, torch.Tensor] = OrderedDict()
+        out: dict[str, torch.Tensor] = OrderedDict()
         try:
             for name, factor in self.factors().items():
                 if factor == 0:
@@ -241,8 +229,20 @@ class Distiller(EntryModules, nn.Module):
         kwargs = {k: v for k, v in loss_kwargs.items() if k in entry.loss_params}
         if entry.pass_data_samples and data_samples is not None:
             kwargs['data_samples'] = data_samples
-        return self._entry_loss(name, self._get(self.student_recorders, name, 'student'),
-                                self._get(self.teacher_recorders, name, 'teacher'), **kwargs)
+        return entry(*self._records(name), **kwargs)
+
+    def _records(self, name: str) -> tuple[Any, Any]:
+        return (get_record(self.student_recorders, name, 'student'),
+                get_record(self.teacher_recorders, name, 'teacher'))
+
+    def pairs(self, names: Sequence[str] | None = None) -> dict[str, list[tuple[Any, Any]]]:
+        """Per entry and level, the (connected student, teacher) values its loss compares.
+
+        Read from the records of the last ``record()`` block (call it before
+        :meth:`losses`, which drops them).
+        """
+        names = list(self.entries) if names is None else list(names)
+        return {n: self.entries[n].pairs(*self._records(n)) for n in names}
 
     def reset(self) -> None:
         """Drop the records of both models (no tensor is kept between steps)."""
@@ -260,6 +260,6 @@ class Distiller(EntryModules, nn.Module):
     def extra_repr(self) -> str:
         return f'entries={list(self.entries)}'
 
-    def entry_names(self) -> List[str]:
+    def entry_names(self) -> list[str]:
         """The names of the distill entries, in order."""
         return list(self.entries)

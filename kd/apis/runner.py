@@ -33,7 +33,8 @@ def load_config(path: str, cfg_options: Sequence[str] = (), work_dir: Optional[s
         cfg.merge_from_dict(opts)
     cfg.launcher = launcher
     model = cfg.get('model')
-    if isinstance(model, dict) and 'Distiller' in str(model.get('type', '')):
+    if isinstance(model, dict) and getattr(_registered(model, 'MODELS'), 'uses_recipe_dir',
+                                           False):
         # teacher/student config paths may be relative to the recipe file
         model.setdefault('recipe_dir', osp.dirname(osp.abspath(cfg.filename)))
     if work_dir is not None:
@@ -101,7 +102,7 @@ def check_teacher_cache(cfg: Config) -> None:
     """For ``teacher=dict(cache=PATH)``: refuse a random training pipeline, add the hook.
 
     The distiller does not see the data pipeline, so the rule of
-    :func:`kd.distillers.teacher_cache.random_transforms` is applied here to the
+    :func:`kd.distillers.pipeline_randomness.random_transforms` is applied here to the
     training pipeline's configs, before anything is built; ``kd.TeacherCacheHook``
     (added to ``custom_hooks`` when missing) checks the built pipeline again and
     writes the cache after every epoch.
@@ -110,7 +111,7 @@ def check_teacher_cache(cfg: Config) -> None:
     teacher = model.get('teacher') if isinstance(model, dict) else None
     if not isinstance(teacher, dict) or not teacher.get('cache'):
         return
-    from kd.distillers.teacher_cache import refuse_random_pipeline
+    from kd.distillers.pipeline_randomness import refuse_random_pipeline
     loader = cfg.get('train_dataloader')
     if isinstance(loader, dict):
         for i, ds in enumerate(_dataset_cfgs(loader.get('dataset'))):
@@ -121,6 +122,18 @@ def check_teacher_cache(cfg: Config) -> None:
                'TeacherCacheHook' for h in hooks):
         hooks.append(dict(type='kd.TeacherCacheHook'))
         cfg.custom_hooks = hooks
+
+
+def _registered(cfg: dict, registry: str) -> type | None:
+    """The class a config's ``type`` names in kd's registry ``registry`` (or ``None``)."""
+    import kd.registry
+    kind = cfg.get('type')
+    if isinstance(kind, type):
+        return kind
+    try:
+        return getattr(kd.registry, registry).get(str(kind))
+    except (KeyError, ImportError):
+        return None
 
 
 def _dataset_cfgs(dataset):
@@ -148,7 +161,8 @@ def check_data_paths(cfg: Config) -> None:
         if not isinstance(loader, dict):
             continue
         datasets = list(_dataset_cfgs(loader.get('dataset')))
-        if any('Digits' in str(ds.get('type', '')) for ds in datasets):
+        if any(getattr(_registered(ds, 'DATASETS'), 'generates_own_files', False)
+               for ds in datasets):
             continue  # made on first use, evaluator files included
         for ds in datasets:
             ann, root = ds.get('ann_file'), ds.get('data_root') or ''

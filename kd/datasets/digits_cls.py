@@ -42,6 +42,9 @@ class DigitsClsDataset(BaseDataset):
             generates it.
     """
 
+    #: made on first use (kd.apis.build_runner does not look for its files)
+    generates_own_files = True
+
     METAINFO = {'classes': CLASSES}
 
     def __init__(self, data_root: str = 'data/digits_cls', split: str = 'train',

@@ -43,6 +43,9 @@ class DigitsDetDataset(CocoDataset):
         ``kd``-scope config; name kd transforms ``'kd.Name'`` there.
     """
 
+    #: made on first use (kd.apis.build_runner does not look for its files)
+    generates_own_files = True
+
     METAINFO = {
         'classes': CLASSES,
         'palette': [(220, 20, 60), (0, 130, 200), (60, 180, 75), (245, 130, 48),

@@ -17,6 +17,9 @@ from kd.registry import TRANSFORMS
 class _Transform:
     """Base of the ``kd`` transforms: ``__call__`` delegates to ``transform``."""
 
+    #: draws random numbers (a teacher output cache refuses such training pipelines)
+    is_random = False
+
     def transform(self, results: dict) -> Optional[dict]:
         raise NotImplementedError
 
@@ -37,6 +40,8 @@ class RandomShiftCrop(_Transform):
         pad: padding on each side, in pixels (0 makes the transform a no-op).
         pad_val: value of the padded pixels.
     """
+
+    is_random = True
 
     def __init__(self, pad: int = 2, pad_val: float = 0) -> None:
         if pad < 0:
@@ -70,6 +75,8 @@ class RandomHorizontalFlip(_Transform):
     Args:
         prob: probability of flipping.
     """
+
+    is_random = True
 
     def __init__(self, prob: float = 0.5) -> None:
         if not 0.0 <= prob <= 1.0:
@@ -170,6 +177,8 @@ class RandomResizedCropImage(_Transform):
         scale: range of the crop area as a fraction of the image area.
         ratio: range of the crop aspect ratio (width / height).
     """
+
+    is_random = True
 
     def __init__(self, size=224, scale: Sequence[float] = (0.08, 1.0),
                  ratio: Sequence[float] = (3 / 4, 4 / 3)) -> None:

@@ -7,16 +7,10 @@ from typing import Any, Optional, Tuple
 
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
-from mmengine.registry import DefaultScope
 
-from kd.registry import MODELS
+from kd.registry import MODELS, current_scope, import_scope, resolve_scope
 from kd.utils.checkpoint import load_checkpoint_file
 from kd.utils.config import resolve_config_path
-
-
-def _current_scope() -> Optional[str]:
-    current = DefaultScope.get_current_instance()
-    return current.scope_name if current is not None else None
 
 
 def model_cfg_and_scope(spec: Any, base_dir: Optional[str] = None,
@@ -43,19 +37,12 @@ def model_cfg_and_scope(spec: Any, base_dir: Optional[str] = None,
 
 def build_model(cfg: dict, scope: Optional[str]) -> nn.Module:
     """Build a model config under ``scope`` (its own config's default scope)."""
-    scope = scope or _current_scope()
-    cfg = ConfigDict(copy.deepcopy(cfg))
-    if scope and '_scope_' not in cfg and not (isinstance(cfg.get('type'), str)
-                                               and '.' in cfg['type']):
-        cfg['_scope_'] = scope
+    scope = scope or current_scope()
     if scope:
-        try:  # register that scope's modules
-            __import__(f'{scope}.registry')
-            if scope == 'mmdet':
-                import mmdet.models  # noqa: F401
-        except ImportError:
-            pass
-    return MODELS.build(cfg)
+        import_scope(scope)   # register that scope's modules
+    # the model's own config scope decides, unless its type names another
+    return MODELS.build(resolve_scope(ConfigDict(copy.deepcopy(cfg)), MODELS, (scope, ),
+                                      default=scope))
 
 
 def load_teacher_weights(teacher: nn.Module, checkpoint: str, base_dir: Optional[str] = None,
@@ -88,6 +75,11 @@ def load_teacher_weights(teacher: nn.Module, checkpoint: str, base_dir: Optional
                 f'{str(err).splitlines()[0] if str(err) else ""}. Check the URL and the '
                 'network, or download it and give the local path. A checkpoint that holds '
                 'pickled objects needs teacher=dict(..., allow_unsafe_unpickle=True).') from err
+    elif not osp.isfile(path):
+        raise FileNotFoundError(
+            f'teacher checkpoint "{path}" does not exist. Train the teacher first '
+            '(tools/train.py TEACHER_CONFIG), or give its file: --cfg-options '
+            'model.teacher.checkpoint=PATH (several teachers: model.teachers.NAME.checkpoint).')
     else:
         data = load_checkpoint_file(path, allow_unsafe=allow_unsafe)
     state = data.get('state_dict', data) if isinstance(data, dict) else data

@@ -1,39 +1,38 @@
 """Self-distillation: the teacher is an exponential moving average of the student."""
 from __future__ import annotations
 
-import copy
-from typing import Optional
-
 import torch
 
 from kd.registry import MODELS
 
-from .single_teacher import SingleTeacherDistiller
+from .base import BaseDistiller
+from .teachers import EMATeacher, Teacher
 
 
 @MODELS.register_module()
-class SelfDistiller(SingleTeacherDistiller):
+class SelfDistiller(BaseDistiller):
     """Distil the student from an EMA copy of itself (mean-teacher style).
 
     Before every training step the teacher moves towards the student:
     ``θ_t ← m · θ_t + (1 − m) · θ_s`` for every floating-point parameter and
     buffer (BatchNorm statistics included); integer buffers are copied. The
-    teacher starts as an exact copy of the initialised student, is frozen (no
-    gradient, not in the optimizer: parameters with ``requires_grad=False`` get
-    no update and DDP skips them) and is saved in checkpoints, so ``--resume``
-    continues with the same teacher. The exported student excludes it.
+    teacher (:class:`~kd.distillers.teachers.EMATeacher`) starts as an exact
+    copy of the initialised student, is frozen (no gradient, not in the
+    optimizer) and is saved in checkpoints, so ``--resume`` continues with the
+    same teacher. The exported student excludes it.
 
     Args:
         student: as for :class:`SingleTeacherDistiller`.
-        distill: entries as for :class:`SingleTeacherDistiller`; records name
-            modules of the student's architecture on both sides.
+        distill: entries whose records name modules of the student's
+            architecture on both sides.
         momentum: ``m`` above (0.999 is usual; smaller follows faster).
         warmup_iters: use ``min(m, (1 + k) / (10 + k))`` for the first steps
             (``k``: updates done), so the young teacher is not stuck at the
             random initialisation; 0 disables.
+        **kwargs: the other :class:`~kd.distillers.base.BaseDistiller` arguments.
     """
 
-    def __init__(self, student: dict, distill: Optional[dict] = None,
+    def __init__(self, student: dict, distill: dict | None = None,
                  momentum: float = 0.999, warmup_iters: int = 0, **kwargs) -> None:
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f'SelfDistiller momentum must be in [0, 1), got {momentum}')
@@ -42,13 +41,12 @@ class SelfDistiller(SingleTeacherDistiller):
                             '`teacher` argument (or use SingleTeacherDistiller)')
         self._ema_momentum = momentum
         self._ema_warmup = warmup_iters
-        super().__init__(student=student, teacher=None, distill=distill, **kwargs)
+        super().__init__(student=student, distill=distill, **kwargs)
         self.register_buffer('ema_updates', torch.zeros((), dtype=torch.long))
 
-    def _build_teacher(self, cfg, recipe_dir) -> None:
-        teacher = copy.deepcopy(self.student)
+    def build_teacher(self, recipe_dir: str | None) -> Teacher:
         self.teacher_meta = {}
-        self._install_teacher(teacher, self.student_scope, 'auto', register=True)
+        return EMATeacher(self.student, scope=self.student_scope)
 
     def init_weights(self) -> None:
         super().init_weights()
@@ -63,18 +61,10 @@ class SelfDistiller(SingleTeacherDistiller):
     @torch.no_grad()
     def ema_update(self) -> None:
         """One EMA step of the teacher towards the student."""
-        m = self.current_momentum()
-        t_state = self.teacher.state_dict()
-        for key, s_value in self.student.state_dict().items():
-            t_value = t_state[key]
-            if torch.is_floating_point(t_value):
-                t_value.mul_(m).add_(s_value.detach(), alpha=1 - m)
-            else:
-                t_value.copy_(s_value)
+        self.teacher_side.follow(self.student, self.current_momentum())
         self.ema_updates += 1
 
     def loss(self, inputs, data_samples=None) -> dict:
         if self.training:
             self.ema_update()
         return super().loss(inputs, data_samples)
-

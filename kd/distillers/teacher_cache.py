@@ -13,9 +13,9 @@ Rules (see ``docs/architecture.md``, "Teacher output cache"):
   pooled features) are cached; multi-level (tuple) records are refused at
   build time, any other record type on the first step;
 * the training pipeline must be deterministic: ``kd.apis.build_runner`` and
-  :class:`kd.hooks.TeacherCacheHook` refuse transforms whose class name
-  contains ``Random``, known random augmentations and transforms with
-  ``0 < prob < 1`` (:func:`random_transforms`);
+  :class:`kd.hooks.TeacherCacheHook` refuse transforms whose class declares
+  randomness, known random augmentations and transforms with ``0 < prob < 1``
+  (:func:`kd.distillers.pipeline_randomness.random_transforms`);
 * the file records what it was made from (teacher config, checkpoint, entry
   records, autocast and a checksum of the teacher's weights); a file made
   from something else is refused with a message naming the difference;
@@ -33,82 +33,6 @@ import torch
 from torch import Tensor
 
 CACHE_VERSION = 1
-
-#: augmentations that are random although their class name does not say so
-KNOWN_RANDOM_TRANSFORMS = frozenset({
-    'PhotoMetricDistortion', 'Mosaic', 'MixUp', 'CachedMosaic', 'CachedMixUp', 'CopyPaste',
-    'Expand', 'AutoAugment', 'RandAugment', 'TrivialAugmentWide', 'Albu', 'ColorJitter',
-    'ColorJitterImage', 'GaussianBlur', 'Cutout', 'CutOut', 'RandomErasing'})
-
-
-def _type_name(transform: Any) -> str:
-    """Class name of a transform config (``dict(type=...)``) or object, without a scope."""
-    if isinstance(transform, dict):
-        kind = transform.get('type', '')
-        name = kind.__name__ if isinstance(kind, type) else str(kind)
-    else:
-        name = type(transform).__name__
-    return name.rpartition('.')[2]
-
-
-def _get(transform: Any, key: str) -> Any:
-    if isinstance(transform, dict):
-        return transform.get(key)
-    return getattr(transform, key, None)
-
-
-def _is_random(transform: Any) -> Optional[str]:
-    """Why ``transform`` is random (a short reason) or ``None``."""
-    name = _type_name(transform)
-    if 'Random' in name:
-        return f'{name} (class name contains "Random")'
-    if name in KNOWN_RANDOM_TRANSFORMS:
-        return f'{name} (a random augmentation)'
-    prob = _get(transform, 'prob')
-    probs = prob if isinstance(prob, (list, tuple)) else [prob]
-    for p in probs:
-        if isinstance(p, (int, float)) and not isinstance(p, bool) and 0 < p < 1:
-            return f'{name} (prob={prob})'
-    return None
-
-
-def random_transforms(pipeline: Any) -> List[str]:
-    """The random transforms of a pipeline (configs or built transforms), nested ones too.
-
-    A transform counts as random when its class name contains ``Random``
-    (``RandomFlip``, ``RandomResize``, ``RandomShiftCrop``, ``MinIoURandomCrop``),
-    when it is one of :data:`KNOWN_RANDOM_TRANSFORMS` (``PhotoMetricDistortion``,
-    ``Mosaic``, ...), or when it has a ``prob`` between 0 and 1 (exclusive).
-    Transforms inside ``transforms=[...]`` (``Compose``, ``TransformBroadcaster``)
-    are inspected as well.
-    """
-    if pipeline is None:
-        return []
-    items = getattr(pipeline, 'transforms', pipeline)
-    if isinstance(items, dict) or not isinstance(items, (list, tuple)):
-        items = [items]
-    found = []
-    for transform in items:
-        reason = _is_random(transform)
-        if reason:
-            found.append(reason)
-        inner = _get(transform, 'transforms')
-        if isinstance(inner, (list, tuple)):
-            found.extend(random_transforms(list(inner)))
-    return found
-
-
-def refuse_random_pipeline(pipeline: Any, where: str) -> None:
-    """Raise ``ValueError`` when ``pipeline`` has random transforms (the cache needs none)."""
-    found = random_transforms(pipeline)
-    if found:
-        raise ValueError(
-            f'teacher=dict(cache=...) needs a deterministic training pipeline, but {where} '
-            f'has random transforms: {", ".join(found)}. A cached teacher output would '
-            'belong to another view of the image than the one the student sees. Remove the '
-            'random transforms (and any transform with 0 < prob < 1) from the training '
-            'pipeline, or remove `cache` from the teacher config.')
-
 
 def sample_indices(data_samples: Optional[Sequence[Any]]) -> List[int]:
     """``sample_idx`` of every data sample (data elements or dicts), or a ``ValueError``."""
@@ -259,3 +183,31 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
     return a == b
+
+
+def open_cache(teacher: Any, entries: Dict[str, Any]) -> TeacherOutputCache:
+    """The cache of a frozen ``teacher`` (``teacher.cache_cfg``) for ``entries``, read from disk.
+
+    Refuses entries with several levels (the cache stores one tensor per sample).
+    """
+    multi = [n for n, e in entries.items() if e.num_levels is not None]
+    if multi or not entries:
+        raise ValueError(
+            'teacher=dict(cache=...) stores one tensor per sample (logits, pooled '
+            'features); ' + (f'distill entries {multi} record several levels. Record '
+                             'one level (dict(source=..., index=i)) or remove `cache`.'
+                             if multi else 'there is no distill entry to cache.'))
+    cfg = teacher.cache_cfg
+    fingerprint = dict(
+        teacher_config=cfg['config'], checkpoint=cfg['checkpoint'],
+        autocast=teacher.autocast, forward=teacher.forward_mode,
+        records={n: repr(e.teacher_spec) for n, e in sorted(entries.items())},
+        weights=weights_checksum(teacher.model))
+    if teacher.adapt.size is not None:   # absent from files made before input_size existed
+        fingerprint['input_size'] = list(teacher.adapt.size)
+    cache = TeacherOutputCache(cfg['path'], list(entries), fingerprint)
+    if cache.load():
+        from mmengine.logging import print_log
+        print_log(f'teacher cache: read {len(cache)} samples from {cache.path}',
+                  logger='current')
+    return cache

@@ -19,7 +19,7 @@ class FeatureVisualizationHook(Hook):
     ``<work_dir>/<timestamp>/vis_data/vis_image/<name>_<step>.png``,
     ``TensorboardVisBackend`` and ``WandbVisBackend`` log it). Panels: input |
     teacher | student after connector | |student - teacher| (+ FGD's foreground
-    mask); see :mod:`kd.utils.feature_maps` for what is drawn.
+    mask); see :mod:`kd.visualization.feature_maps` for what is drawn.
 
     How: the distiller resets its recorders at the end of every ``loss()``, so
     nothing from the training step itself is left after it. Instead of caching
@@ -52,7 +52,7 @@ class FeatureVisualizationHook(Hook):
         if self.interval <= 0 or data_batch is None or \
                 not self.every_n_train_iters(runner, self.interval) or not is_main_process():
             return
-        from kd.utils.feature_maps import (
+        from kd.visualization.feature_maps import (
             collect_features,
             first_sample,
             input_to_image,
@@ -60,7 +60,7 @@ class FeatureVisualizationHook(Hook):
             unwrap_model,
         )
         model = unwrap_model(runner.model)
-        if not hasattr(model, 'entries') or not hasattr(model, 'student_recorders'):
+        if not callable(getattr(model, 'compute_pairs', None)):
             if not self._warned:
                 self._warned = True
                 runner.logger.warning('FeatureVisualizationHook: the model is not a kd '

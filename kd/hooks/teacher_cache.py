@@ -23,8 +23,8 @@ class TeacherCacheHook(Hook):
 
     ``kd.apis.build_runner`` adds this hook by itself when the recipe's
     teacher has ``cache=PATH``. Before training it inspects the built training
-    pipeline (:func:`kd.distillers.teacher_cache.random_transforms`: a class name
-    containing ``Random``, a known random augmentation, or ``0 < prob < 1``) and
+    pipeline (:func:`kd.distillers.pipeline_randomness.random_transforms`: a class that
+    declares randomness, a known random augmentation, or ``0 < prob < 1``) and
     stops with a message when there is one. After every training epoch, and at
     the end of training (iteration-based loops run one long "epoch"), it writes
     the cache atomically when it holds new records.
@@ -33,26 +33,27 @@ class TeacherCacheHook(Hook):
     priority = 'LOW'
 
     @staticmethod
-    def _distiller(runner):
+    def _teacher_with_cache(runner):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        return model if getattr(model, 'teacher_cache', None) is not None else None
+        side = getattr(model, 'teacher_side', None)
+        return side if getattr(side, 'cache', None) is not None else None
 
     def before_train(self, runner) -> None:
-        if self._distiller(runner) is None:
+        if self._teacher_with_cache(runner) is None:
             return
-        from kd.distillers.teacher_cache import refuse_random_pipeline
+        from kd.distillers.pipeline_randomness import refuse_random_pipeline
         loader = runner.train_dataloader
         for dataset in _datasets(getattr(loader, 'dataset', None)):
             refuse_random_pipeline(getattr(dataset, 'pipeline', None),
                                    f'the training data set {type(dataset).__name__}')
 
     def _save(self, runner) -> None:
-        model = self._distiller(runner)
-        if model is None:
+        side = self._teacher_with_cache(runner)
+        if side is None:
             return
-        path = model.save_teacher_cache()
+        path = side.save_cache()
         if path:
-            cache = model.teacher_cache
+            cache = side.cache
             runner.logger.info(f'teacher cache: {len(cache)} samples written to {path} '
                                f'({cache.hits} batches served from it, {cache.misses} by '
                                'the teacher so far)')

@@ -38,7 +38,7 @@ def test_losses_equal_the_hand_computed_losses():
     with torch.no_grad():
         t_feat, t_logits = teacher[:3](x), teacher(x)
     s_feat = student[:3](x)
-    connector = distiller.connectors['feat'][0]
+    connector = distiller.entries['feat'].connectors[0]
     assert (connector.in_channels, connector.out_channels) == (8, 16)   # from the probe
     feat = 2.0 * F.mse_loss(connector(s_feat), t_feat)
     kd = 0.9 * 16 * F.kl_div(F.log_softmax(logits / 4, 1), F.softmax(t_logits / 4, 1),
@@ -53,7 +53,7 @@ def test_gradients_reach_the_student_and_connectors_only():
     assert not any(p.requires_grad for p in teacher.parameters())
     # the optimizer gets the connectors' parameters; student and teacher are not sub-modules
     names = [n for n, _ in distiller.named_parameters()]
-    assert names and all(n.startswith('connectors.') for n in names)
+    assert names and all(n.startswith('entries.feat.connectors.') for n in names)
     assert not any(k.startswith(('student', 'teacher')) for k in distiller.state_dict())
     x, y = torch.randn(4, 3, 16, 16), torch.randint(0, 10, (4, ))
     with distiller.record():
@@ -115,7 +115,7 @@ def test_yolov5_style_module_names_and_teacher_calls():
     loss = distiller.losses()['distill.p3']
     calls.clear()
     with torch.no_grad():
-        expected = F.mse_loss(distiller.connectors['p3'][0](student(x)), teacher(x))
+        expected = F.mse_loss(distiller.entries['p3'].connectors[0](student(x)), teacher(x))
     torch.testing.assert_close(loss.detach(), expected)
     calls.clear()
     student(x)                               # outside record(): no teacher run, no record
@@ -174,7 +174,7 @@ def test_label_losses_tuple_levels_and_schedules():
                     schedule=dict(type='linear', start=1.0, end=0.0)))
     distiller = Distiller(student, teacher, distill, example_inputs=torch.randn(2, 3, 8, 8))
     assert distiller.entries['stages'].num_levels == 2
-    assert len(distiller.distill_losses['stages']) == 2      # one loss per level
+    assert len(distiller.entries['stages'].losses) == 2      # one loss per level
     x, y = torch.randn(3, 3, 8, 8), torch.tensor([1, 2, 3])
     with distiller.record():
         student(x)
@@ -191,7 +191,7 @@ def test_label_losses_tuple_levels_and_schedules():
     assert torch.isfinite(losses['distill.dkd'])
     with torch.no_grad():
         pairs = zip(student.stages(x), teacher.stages(x))
-        full = sum(distiller.distill_losses['stages'][i](a, b) for i, (a, b) in enumerate(pairs))
+        full = sum(distiller.entries['stages'].losses[i](a, b) for i, (a, b) in enumerate(pairs))
     torch.testing.assert_close(losses['distill.stages'].detach(), 0.5 * full)
 
 
@@ -220,9 +220,9 @@ def test_crd_with_sample_indices_keeps_its_memory_in_the_state_dict():
         student=embedding, teacher=embedding,
         loss=dict(type='CRDLoss', num_samples=20, feat_dim=8, nce_k=5))),
         example_inputs=torch.randn(2, 3, 8, 8))
-    loss_module = distiller.distill_losses['crd'][0]
+    loss_module = distiller.entries['crd'].losses[0]
     assert (loss_module.in_channels, loss_module.out_channels) == (4, 6)
-    assert 'distill_losses.crd.0.memory_student' in distiller.state_dict()
+    assert 'entries.crd.losses.0.memory_student' in distiller.state_dict()
     with distiller.record():
         student(torch.randn(4, 3, 8, 8))
     loss = distiller.losses(sample_idx=torch.tensor([0, 3, 7, 19]))['distill.crd']
@@ -259,7 +259,7 @@ def test_api_losses_equal_the_runner_distillers_losses(tmp_path):
         distill=distill, probe_shape=(3, 16, 16))
     api = Distiller(runner_path.student, runner_path.teacher, distill,
                     example_inputs=torch.randn(2, 3, 16, 16))
-    api.connectors.load_state_dict(runner_path.connectors.state_dict())
+    api.entries.load_state_dict(runner_path.entries.state_dict())
     inputs, samples = toy_batch()
     runner_path.train()
     expected = runner_path.loss(inputs, samples)

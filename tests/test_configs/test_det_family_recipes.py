@@ -106,7 +106,7 @@ def test_coco_recipe_builds_without_download(recipe, tmp_path):
     assert student.bbox_head.num_classes == teacher.bbox_head.num_classes == 80
     assert sum(p.numel() for p in teacher.parameters()) > \
         2 * sum(p.numel() for p in student.parameters())
-    loss = next(iter(distiller.distill_losses.values()))[0]
+    loss = next(iter(distiller.entries.values())).losses[0]
     if folder == 'gfl':
         assert student.backbone.depth == 18 and teacher.backbone.depth == 101
         assert loss.reg_max == student.bbox_head.reg_max == teacher.bbox_head.reg_max == 16

@@ -41,7 +41,7 @@ def test_dino_digits_recipe_trains(tiny_digits_det, tmp_path, monkeypatch):
             if not o.startswith('model.')]
     runner = build_runner(load_config(recipe, opts))
     distiller = runner.model
-    assert distiller.teacher_forward_mode == 'tensor'  # DETR heads need the decoder outputs
+    assert distiller.teacher_side.forward_mode == 'tensor'  # DETR heads need the decoder outputs
     runner.train()
     scalars = runner.message_hub.log_scalars
     assert 'train/student.loss_cls' in scalars and 'train/student.dn_loss_cls' in scalars
@@ -94,6 +94,6 @@ def test_coco_recipe_builds_without_download(tmp_path):
     assert student.backbone.depth == 18 and teacher.backbone.depth == 50
     assert student.num_queries == teacher.num_queries == 900
     assert student.bbox_head.num_classes == teacher.bbox_head.num_classes == 80
-    assert distiller.distill_losses['detr'][0].num_queries == 900
+    assert distiller.entries['detr'].losses[0].num_queries == 900
     assert sum(p.numel() for p in teacher.parameters()) > \
         sum(p.numel() for p in student.parameters()) + 10_000_000

@@ -63,13 +63,13 @@ def test_recipe_builds_without_downloading(recipe):
         model = MODELS.build(cfg.model)   # no init_weights(): nothing is downloaded
     student, teacher = model.student, model.teacher
     assert type(student).__name__ == type(teacher).__name__ == detector
-    losses = model.distill_losses['fpn']
+    losses = model.entries['fpn'].losses
     assert len(losses) == levels
     assert {type(m).__name__ for m in losses} == {loss_type}
     if connector_type is None:
-        assert 'fpn' not in model.connectors
+        assert model.entries['fpn'].connectors is None
     else:
-        connectors = model.connectors['fpn']
+        connectors = model.entries['fpn'].connectors
         assert len(connectors) == levels
         assert {type(c).__name__ for c in connectors} == {connector_type}
     if method == 'mgd':   # 256 -> 256: no align conv, only the generation block

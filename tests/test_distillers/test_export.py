@@ -30,12 +30,12 @@ def _distiller():
 
 def test_distiller_on_retinanet_minimal_teacher_and_keys():
     model = _distiller()
-    assert model.teacher_forward_mode == 'extract_feat'
-    assert len(model.connectors['fpn']) == 3  # one per FPN level, channels 32 -> 64
-    for conn in model.connectors['fpn']:
+    assert model.teacher_side.forward_mode == 'extract_feat'
+    assert len(model.entries['fpn'].connectors) == 3  # one per FPN level, channels 32 -> 64
+    for conn in model.entries['fpn'].connectors:
         assert (conn.in_channels, conn.out_channels) == (32, 64)
     keys = set(model.state_dict())
-    assert all(k.startswith(('student.', 'connectors.')) for k in keys)
+    assert all(k.startswith(('student.', 'entries.fpn.connectors.')) for k in keys)
 
 
 def test_export_round_trip_into_init_detector(tmp_path):
@@ -83,12 +83,13 @@ def test_head_records_run_extract_feat_then_head_only():
                               teacher=dict(source='bbox_head', index=0), levelwise=False,
                               loss=dict(type='DenseHeadKDLoss'))),
         probe_shape=(3, 96, 96))
-    assert model.teacher_forward_mode == 'head:bbox_head'
+    assert model.teacher_side.forward_mode == 'head:bbox_head'
     called = []
     model.teacher.bbox_head.loss = lambda *a, **k: called.append(1)
     x = torch.randn(2, 3, 96, 96)
-    with model.teacher_recorders, torch.no_grad():
-        model._run(model.teacher, model.teacher_forward_mode, x, None, 'teacher')
-    levels = model.teacher_recorders.get('cls')
+    from kd.distillers.forward import run_forward
+    with model.teacher_side.recorders, torch.no_grad():
+        run_forward(model.teacher, model.teacher_side.forward_mode, x, None, 'teacher')
+    levels = model.teacher_side.recorders.get('cls')
     assert len(levels) == 3 and levels[0].shape == (2, 90, 12, 12) and not called
-    model.teacher_recorders.reset()
+    model.teacher_side.recorders.reset()

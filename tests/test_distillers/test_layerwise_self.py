@@ -63,7 +63,7 @@ def test_exit_classifier_shapes_and_channels():
 
 def test_probe_fills_the_exit_and_no_teacher_exists():
     model = _distiller()
-    exit_ = model.connectors['exit1'][0]
+    exit_ = model.entries['exit1'].connectors[0]
     assert exit_.in_channels == 8 and exit_.fc.out_features == 5
     assert model.teacher is None
     # the exits are distiller modules, not part of the student
@@ -80,7 +80,7 @@ def test_teacher_record_is_the_networks_own_detached_logits():
     model.train()
     inputs = torch.randn(4, 3, 16, 16)
     labels = torch.tensor([0, 1, 2, 3])
-    loss_fn = model.distill_losses['exit1'][0]
+    loss_fn = model.entries['exit1'].losses[0]
     seen = {}
     original = loss_fn.forward
 
@@ -99,7 +99,7 @@ def test_teacher_record_is_the_networks_own_detached_logits():
     losses['distill.exit1'].backward()
     assert model.student.head.fc.weight.grad is None or \
         model.student.head.fc.weight.grad.abs().sum() == 0
-    assert model.connectors['exit1'][0].fc.weight.grad.abs().sum() > 0
+    assert model.entries['exit1'].connectors[0].fc.weight.grad.abs().sum() > 0
     assert any(p.grad is not None and p.grad.abs().sum() > 0
                for p in model.student.backbone.layer1.parameters())
     assert all(p.grad is None or p.grad.abs().sum() == 0

@@ -61,7 +61,7 @@ def test_entries_name_their_teacher_and_only_needed_teachers_run(two_teachers):
     expected = sum(F.mse_loss(s, t) for s, t in zip(s_feats, t_feats))
     torch.testing.assert_close(losses['distill.a'], expected)
     before = dict(calls)                      # (the reference forward above counted too)
-    model.loss_weight_factors['b'] = 0.0     # entry b off: teacher t2 does not run
+    model.entries['b'].factor = 0.0     # entry b off: teacher t2 does not run
     model.loss(inputs, samples)
     assert calls == {'t1': before['t1'] + 1, 't2': before['t2']}
 

@@ -70,25 +70,25 @@ def test_losses_logged_and_values_match_formula(teacher_files):
 
 def test_one_loss_module_per_level_unless_shared(teacher_files):
     model = make(teacher_files, NECK_CWD)
-    assert len(model.distill_losses['fpn']) == 2
+    assert len(model.entries['fpn'].losses) == 2
     shared = make(teacher_files, dict(fpn=dict(NECK_CWD['fpn'], share_loss=True)))
-    assert len(shared.distill_losses['fpn']) == 1
+    assert len(shared.entries['fpn'].losses) == 1
 
 
 def test_teacher_runs_only_what_records_need(teacher_files):
     model = make(teacher_files, NECK_CWD)
-    assert model.teacher_forward_mode == 'extract_feat'
+    assert model.teacher_side.forward_mode == 'extract_feat'
     calls = model.teacher.head.calls
     model.loss(*toy_batch())
     assert model.teacher.head.calls == calls, 'teacher head ran although no record needs it'
     logits = make(teacher_files, dict(kd=dict(student='head', teacher='head',
                                               loss=dict(type='KDLoss', tau=4.0))))
-    assert logits.teacher_forward_mode == 'head:head'
+    assert logits.teacher_side.forward_mode == 'head:head'
     backbone = make(teacher_files, dict(b=dict(student='backbone.layer2',
                                                teacher='backbone.layer2',
                                                loss=dict(type='FeatureMSELoss'),
                                                connector=dict(type='ConvConnector'))))
-    assert backbone.teacher_forward_mode == 'backbone'
+    assert backbone.teacher_side.forward_mode == 'backbone'
 
 
 def test_kd_on_logits_matches_hinton(teacher_files):
@@ -108,15 +108,15 @@ def test_connector_channels_inferred_and_trained(teacher_files):
     model = make(teacher_files, dict(b=dict(student='backbone.layer2', teacher='backbone.layer2',
                                             loss=dict(type='FeatureMSELoss'),
                                             connector=dict(type='ConvConnector'))))
-    conv = model.connectors['b'][0]
-    params = [n for n, _ in model.named_parameters() if n.startswith('connectors.b')]
+    conv = model.entries['b'].connectors[0]
+    params = [n for n, _ in model.named_parameters() if n.startswith('entries.b.connectors.')]
     assert params, 'connector parameters must be trained with the student'
     out = conv(torch.zeros(1, 8, 4, 4))
     assert out.shape[1] == 16
     losses = model.loss(*toy_batch())
     losses['distill.b'].backward()
     assert all(p.grad is not None for n, p in model.named_parameters()
-               if n.startswith('connectors.'))
+               if n.startswith('entries.b.connectors.'))
 
 
 def test_build_time_probe_leaves_batchnorm_connector_statistics_alone(teacher_files):
@@ -126,7 +126,7 @@ def test_build_time_probe_leaves_batchnorm_connector_statistics_alone(teacher_fi
     model = make(teacher_files, dict(b=dict(student='backbone.layer2', teacher='backbone.layer2',
                                             loss=dict(type='FeatureMSELoss'),
                                             connector=dict(type='ConvConnector', norm='bn'))))
-    bn = model.connectors['b'][0].norm
+    bn = model.entries['b'].connectors[0].norm
     assert isinstance(bn, torch.nn.BatchNorm2d) and bn.training
     assert int(bn.num_batches_tracked) == 0
     torch.testing.assert_close(bn.running_mean, torch.zeros(16))
@@ -148,7 +148,7 @@ def test_tuple_record_without_probe_needs_levels(teacher_files):
     model = SingleTeacherDistiller(student=toy_cfg(width=4, out=8),
                                    teacher=dict(config=cfg, checkpoint=ckpt),
                                    distill=distill, probe_shape=None)
-    assert len(model.distill_losses['fpn']) == 2
+    assert len(model.entries['fpn'].losses) == 2
     assert torch.isfinite(model.loss(*toy_batch())['distill.fpn'])
 
 
@@ -170,7 +170,7 @@ def test_predict_runs_student_only(teacher_files):
 def test_records_cleared_after_step(teacher_files):
     model = make(teacher_files, NECK_CWD)
     model.loss(*toy_batch())
-    for manager in (model.student_recorders, model.teacher_recorders):
+    for manager in (model.student_recorders, model.teacher_side.recorders):
         for rec in manager.recorders.values():
             assert not rec.recording
             with pytest.raises(RuntimeError):
@@ -195,7 +195,7 @@ def test_input_conversion_between_normalisations(tmp_path):
         [1., 1., 2.]).view(1, 3, 1, 1)
     t_in = (raw.flip(1) - torch.tensor([10., 20., 30.]).view(1, 3, 1, 1)) / torch.tensor(
         [2., 4., 8.]).view(1, 3, 1, 1)
-    torch.testing.assert_close(model.teacher_inputs(s_in), t_in)
+    torch.testing.assert_close(model.teacher_side.inputs(s_in), t_in)
 
 
 # ------------------------------------------------------------- errors for people
@@ -293,7 +293,7 @@ def test_loss_channels_filled_and_shape_check_skipped_for_vid(teacher_files):
     """VID maps 8 student channels to 16 teacher channels itself: no connector needed."""
     model = make(teacher_files, dict(v=dict(student='backbone.layer2', teacher='backbone.layer2',
                                             loss=dict(type='VIDLoss'))))
-    vid = model.distill_losses['v'][0]
+    vid = model.entries['v'].losses[0]
     assert (vid.in_channels, vid.out_channels) == (8, 16)
     losses = model.loss(*toy_batch())
     assert torch.isfinite(losses['distill.v'])
@@ -313,7 +313,7 @@ def test_levelwise_false_passes_whole_records(teacher_files):
 
     model = make(teacher_files, dict(x=dict(student='neck', teacher='neck', levelwise=False,
                                             loss=dict(type='_CountLevels'))))
-    assert len(model.distill_losses['x']) == 1
+    assert len(model.entries['x'].losses) == 1
     model.loss(*toy_batch())
     assert seen['levels'] == (2, 2)
 

@@ -22,7 +22,7 @@ def test_student_hook_writes_plain_student(tiny_digits_det, tmp_path):
     runner = build_runner(cfg)
     runner.train()
     data = torch.load(tmp_path / 'student_last.pth', weights_only=True)
-    assert not any(k.startswith(('student.', 'connectors.', 'teacher')) for k in data['state_dict'])
+    assert not any(k.startswith(('student.', 'entries.', 'teacher')) for k in data['state_dict'])
     assert data['meta']['dataset_meta']['classes'][0] == '0'
     det = init_detector(resolve_config_path('configs/quickstart/retinanet_student_digits.py'),
                         str(tmp_path / 'student_last.pth'), device='cpu')
@@ -30,4 +30,4 @@ def test_student_hook_writes_plain_student(tiny_digits_det, tmp_path):
     # the distillation checkpoint holds no teacher either
     ckpt = torch.load(tmp_path / 'iter_2.pth', weights_only=True)
     assert not any('teacher' in k for k in ckpt['state_dict'])
-    assert any(k.startswith('connectors.fpn.') for k in ckpt['state_dict'])
+    assert any(k.startswith('entries.fpn.connectors.') for k in ckpt['state_dict'])

@@ -45,14 +45,14 @@ def test_bf16_teacher_on_cpu_gives_float32_records_and_close_loss(teacher_files)
     bf16.student.load_state_dict(fp32.student.state_dict())
     inputs, samples = toy_batch()
 
-    bf16._run_teachers(inputs, samples)
+    bf16.teacher_side.run(inputs, samples, list(bf16.entries))
     try:
-        raw = bf16.teacher_recorders.get('kd')
+        raw = bf16.teacher_side.recorders.get('kd')
         assert raw.dtype == torch.bfloat16          # the teacher really ran in bf16
-        assert bf16._teacher_record('kd').dtype == torch.float32
-        assert all(t.dtype == torch.float32 for t in bf16._teacher_record('fpn'))
+        assert bf16.teacher_side.record('kd').dtype == torch.float32
+        assert all(t.dtype == torch.float32 for t in bf16.teacher_side.record('fpn'))
     finally:
-        bf16._reset_teacher_records()
+        bf16.teacher_side.reset()
 
     ref, low = fp32.loss(inputs, samples), bf16.loss(inputs, samples)
     for key in ('distill.kd', 'distill.fpn'):
@@ -92,17 +92,17 @@ def test_multi_teacher_autocast_per_teacher(tmp_path):
                                                           source='head'),
                              loss=dict(type='KDLoss'))))
     inputs, samples = toy_batch()
-    model._run_teachers(inputs, samples)
+    model.teacher_side.run(inputs, samples, list(model.entries))
     try:
-        assert model.teacher_recorders_by_name['t1'].get('kd@t1').dtype == torch.bfloat16
-        assert model.teacher_recorders_by_name['t2'].get('kd@t2').dtype == torch.float32
-        record = model._teacher_record('kd')
+        assert model.teacher_side.members['t1'].recorders.get('kd@t1').dtype == torch.bfloat16
+        assert model.teacher_side.members['t2'].recorders.get('kd@t2').dtype == torch.float32
+        record = model.teacher_side.record('kd')
         assert record.dtype == torch.float32
         with torch.no_grad():
             expected = 0.5 * model.teachers['t1'](inputs) + 0.5 * model.teachers['t2'](inputs)
         torch.testing.assert_close(record, expected, rtol=5e-2, atol=5e-2)
     finally:
-        model._reset_teacher_records()
+        model.teacher_side.reset()
     assert torch.isfinite(model.loss(inputs, samples)['distill.kd'])
 
 
@@ -115,16 +115,16 @@ def test_cache_returns_the_teachers_logits_and_skips_the_teacher(teacher_files, 
     inputs, samples = indexed_batch([3, 7, 11, 20])
 
     first = model.loss(inputs, samples)['distill.kd']
-    assert head.calls == 1 and model.teacher_cache.misses == 1
-    assert len(model.teacher_cache) == 4
+    assert head.calls == 1 and model.teacher_side.cache.misses == 1
+    assert len(model.teacher_side.cache) == 4
     second = model.loss(inputs, samples)['distill.kd']
     assert head.calls == 1, 'the teacher ran although every sample was cached'
-    assert model.teacher_cache.hits == 1
+    assert model.teacher_side.cache.hits == 1
     assert torch.equal(first, second)
 
     # the cached records are exactly the live teacher's logits, in any batch order
     order = [20, 3, 11]
-    cached = model.teacher_cache.get(order)['kd']
+    cached = model.teacher_side.cache.get(order)['kd']
     with torch.no_grad():
         live = model.teacher(inputs, mode='tensor')[[3, 0, 2]]
     assert torch.equal(cached, live)
@@ -133,7 +133,7 @@ def test_cache_returns_the_teachers_logits_and_skips_the_teacher(teacher_files, 
     # a batch with one unseen sample runs the teacher again
     head.calls = 0
     model.loss(*indexed_batch([3, 7, 11, 99]))
-    assert head.calls == 1 and len(model.teacher_cache) == 5
+    assert head.calls == 1 and len(model.teacher_side.cache) == 5
 
 
 def test_cache_file_is_written_atomically_and_read_at_build(teacher_files, tmp_path):
@@ -141,17 +141,17 @@ def test_cache_file_is_written_atomically_and_read_at_build(teacher_files, tmp_p
     model = make(teacher_files, LOGITS_KD, cache=path)
     inputs, samples = indexed_batch([0, 1, 2, 3])
     model.loss(inputs, samples)
-    assert model.save_teacher_cache() == path and osp.isfile(path)
-    assert model.save_teacher_cache() is None        # nothing new: not rewritten
+    assert model.teacher_side.save_cache() == path and osp.isfile(path)
+    assert model.teacher_side.save_cache() is None        # nothing new: not rewritten
 
     again = make(teacher_files, LOGITS_KD, cache=path)
-    assert len(again.teacher_cache) == 4
+    assert len(again.teacher_side.cache) == 4
     again.teacher.head.calls = 0
     losses = again.loss(inputs, samples)
     assert again.teacher.head.calls == 0
     with torch.no_grad():
         live = again.teacher(inputs, mode='tensor')
-    assert torch.equal(again.teacher_cache.get([0, 1, 2, 3])['kd'], live)
+    assert torch.equal(again.teacher_side.cache.get([0, 1, 2, 3])['kd'], live)
     assert torch.isfinite(losses['distill.kd'])
 
     # a file made with another teacher is refused, naming the difference

@@ -95,7 +95,7 @@ def test_zero_factor_and_stop_skip_the_teacher(teacher_files):  # noqa: F811
     losses = model.loss(*toy_batch())
     assert len(calls) == 1 and set(losses) == {'student.loss_cls', 'student.acc'}
     model.distill_stopped = False
-    model.loss_weight_factors['fpn'] = 0.0
+    model.entries['fpn'].factor = 0.0
     model.loss(*toy_batch())
     assert len(calls) == 1
 

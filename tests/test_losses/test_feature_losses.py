@@ -593,7 +593,7 @@ def _pkd_formula(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
 def test_distiller_pkd_on_neck_sums_levels(teacher_files):
     model = _distiller(teacher_files, dict(fpn=dict(
         student='neck', teacher='neck', loss=dict(type='PKDLoss', loss_weight=6.0))))
-    assert len(model.distill_losses['fpn']) == 2
+    assert len(model.entries['fpn'].losses) == 2
     inputs, samples = toy_batch()
     losses = model.loss(inputs, samples)
     with torch.no_grad():
@@ -611,11 +611,11 @@ def test_distiller_mgd_generation_is_trained(teacher_files):
     model = _distiller(teacher_files, dict(mgd=dict(
         student='neck', teacher='neck',
         loss=dict(type='MGDLoss', student_channels=8, teacher_channels=8, alpha_mgd=2e-5))))
-    gen_params = [p for loss in model.distill_losses['mgd'] for p in loss.generation.parameters()]
+    gen_params = [p for loss in model.entries['mgd'].losses for p in loss.generation.parameters()]
     assert len(gen_params) == 2 * 4  # one generation block (2 convs) per neck level
     own = {id(p) for p in model.parameters()}
     assert all(id(p) in own for p in gen_params)
-    assert any(name.startswith('distill_losses.mgd.0.generation.')
+    assert any(name.startswith('entries.mgd.losses.0.generation.')
                for name, _ in model.named_parameters())
     assert not own & {id(p) for p in model.teacher.parameters()}
 
@@ -628,7 +628,7 @@ def test_distiller_mgd_generation_is_trained(teacher_files):
         s_feats = model.student.extract_feat(inputs)
         torch.manual_seed(7)
         expected = 0.
-        for loss_fn, s, t in zip(model.distill_losses['mgd'], s_feats, t_feats):
+        for loss_fn, s, t in zip(model.entries['mgd'].losses, s_feats, t_feats):
             n, _, h, w = t.shape
             keep = (torch.rand(n, 1, h, w) <= 1 - 0.65).float()
             rebuilt = loss_fn.generation(s * keep)
@@ -667,7 +667,7 @@ def test_distiller_accepts_channel_free_losses_without_connector(wide_teacher_fi
     # MGD gets its channels from the probe and builds its own 1x1 align conv
     model = _distiller(wide_teacher_files, dict(mgd=dict(
         student='neck', teacher='neck', loss=dict(type='MGDLoss'))))
-    mgd = model.distill_losses['mgd'][0]
+    mgd = model.entries['mgd'].losses[0]
     assert (mgd.student_channels, mgd.teacher_channels) == (8, 16)
     assert mgd.align is not None and mgd.align.weight.shape == (16, 8, 1, 1)
     model.loss(inputs, samples)['distill.mgd'].backward()

@@ -391,7 +391,7 @@ def test_inside_single_teacher_distiller_fills_channels_and_gets_data_samples():
                      allow_random_init=True),
         probe_shape=(3, 96, 96),
         distill=dict(fpn=dict(student='neck', teacher='neck', loss=dict(type='FGDLoss'))))
-    losses = distiller.distill_losses['fpn']
+    losses = distiller.entries['fpn'].losses
     assert len(losses) == 3
     assert all((m.student_channels, m.teacher_channels) == (32, 64) for m in losses)
     g = torch.Generator().manual_seed(0)
@@ -433,7 +433,7 @@ def test_coco_recipes_build_without_downloading(recipe):
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(cfg.model)
     levels, init_from = COCO_RECIPES[recipe]
-    losses = model.distill_losses['fpn']
+    losses = model.entries['fpn'].losses
     assert len(losses) == levels
     assert all(isinstance(m, FGDLoss) and m.align is None and m.teacher_channels == 256
                for m in losses)

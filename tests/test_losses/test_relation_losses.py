@@ -440,10 +440,10 @@ def test_relation_losses_work_in_the_distiller(toy_teacher, entry):
     assert model.student.backbone.layer1.weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in model.teacher.parameters())
     if entry['loss']['type'] in ('VIDLoss', 'CRDLoss'):   # their parameters train too
-        names = [n for n, _ in model.named_parameters() if n.startswith('distill_losses.rel')]
+        names = [n for n, _ in model.named_parameters() if n.startswith('entries.rel.losses')]
         assert names
         assert all(p.grad is not None for n, p in model.named_parameters()
-                   if n.startswith('distill_losses.rel'))
+                   if n.startswith('entries.rel.losses'))
 
 
 def test_crd_dense_and_gathered_scores_agree():

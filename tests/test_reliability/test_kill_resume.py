@@ -52,7 +52,7 @@ ENV = dict(os.environ, OMP_NUM_THREADS='1')
 def _weights(work_dir):
     state = torch.load(osp.join(work_dir, 'epoch_3.pth'), map_location='cpu',
                        weights_only=False)['state_dict']
-    return {k: v for k, v in state.items() if k.startswith(('student.', 'connectors.'))}
+    return {k: v for k, v in state.items() if k.startswith(('student.', 'entries.'))}
 
 
 def test_sigkill_then_resume_matches_uninterrupted(tiny_digits_cls, tmp_path):
@@ -82,7 +82,7 @@ def test_sigkill_then_resume_matches_uninterrupted(tiny_digits_cls, tmp_path):
     assert resumed.returncode == 0, out[-3000:]
     assert 'epoch_1.pth' in out and 'Epoch(train) [2][1/8]' in out
     a, b = _weights(tmp_path / 'straight'), _weights(work)
-    assert a.keys() == b.keys() and any(k.startswith('connectors.') for k in a)
+    assert a.keys() == b.keys() and any(k.startswith('entries.') for k in a)
     for key in a:
         assert torch.allclose(a[key].float(), b[key].float(), atol=1e-6), \
             f'{key} differs after a kill at epoch 2 iteration {kill_at} and resume'

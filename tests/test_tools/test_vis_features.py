@@ -59,17 +59,17 @@ def test_collected_features_are_what_the_loss_compares(tiny_digits_det, tmp_path
     assert 'test pipeline' in how and inputs.shape == (1, 3, 96, 96)
     model.train()
     bn = {k: v.clone() for k, v in model.state_dict().items()}
-    from kd.utils.feature_maps import collect_features
+    from kd.visualization.feature_maps import collect_features
     pairs = collect_features(model, inputs, samples)
     assert model.training and model.student.training and not model.teacher.training
     assert all(torch.equal(bn[k], v) for k, v in model.state_dict().items())  # BN untouched
     model.eval()
     with torch.no_grad():
-        t_feats = model.teacher.extract_feat(model.teacher_inputs(inputs))
+        t_feats = model.teacher.extract_feat(model.teacher_side.inputs(inputs))
         s_feats = model.student.extract_feat(inputs)
         for i, pair in enumerate(pairs):
             assert torch.allclose(pair.teacher, t_feats[i][0], atol=1e-6)
-            expected = model.connectors['fpn'][i](s_feats[i], t_feats[i])[0]
+            expected = model.entries['fpn'].connectors[i](s_feats[i], t_feats[i])[0]
             assert torch.allclose(pair.student, expected, atol=1e-6)
 
 
@@ -78,7 +78,7 @@ def test_tool_with_a_distiller_checkpoint(tiny_digits_det, tmp_path):
     recipe = _with_random_teacher(tmp_path, CWD)
     model, _ = tool.build_distiller(load_config(recipe))
     with torch.no_grad():
-        for p in model.connectors.parameters():
+        for p in model.entries['fpn'].connectors.parameters():
             p.fill_(0.5)
     torch.save({'state_dict': model.state_dict()}, tmp_path / 'iter_1.pth')
     written = tool.main([recipe, str(tmp_path / 'iter_1.pth')] + _det_args(tiny_digits_det)
@@ -88,7 +88,7 @@ def test_tool_with_a_distiller_checkpoint(tiny_digits_det, tmp_path):
     cfg = load_config(recipe)
     model, source = tool.build_distiller(cfg, str(tmp_path / 'iter_1.pth'))
     assert 'distiller checkpoint' in source and 'missing' not in source
-    assert all(torch.all(p == 0.5) for p in model.connectors.parameters())
+    assert all(torch.all(p == 0.5) for p in model.entries['fpn'].connectors.parameters())
 
 
 @pytest.mark.skipif(not (ROOT / FGD).is_file(), reason='no FGD recipe')

@@ -33,7 +33,7 @@ For every entry and level one PNG is written to ``--out-dir`` (default
 ``work_dirs/<config name>/feature_vis``): input | teacher | student after
 connector | |student - teacher| (+ FGD's foreground mask). Feature maps show
 the channel mean of absolute values with one colour scale for teacher and
-student; logits and embeddings are drawn as bars (``kd/utils/feature_maps.py``).
+student; logits and embeddings are drawn as bars (``kd/visualization/feature_maps.py``).
 """
 from __future__ import annotations
 
@@ -108,8 +108,7 @@ def build_distiller(cfg, checkpoint=None, random_teacher=False):
         else:
             model.student.load_state_dict(state, strict=True)
             source = f'{teacher}; plain student checkpoint {checkpoint}'
-            if len(model.connectors) or len(model.teacher_connectors) or \
-                    any(True for _ in model.distill_losses.parameters()):
+            if any(True for _ in model.entries.parameters()):
                 source += ' (connectors and loss layers randomly initialised)'
     model.eval()
     return model, source
@@ -180,7 +179,7 @@ def visualize(config: str, image: str, checkpoint=None, out_dir=None, entries=No
               ann_file=None, random_teacher=False, cfg_options=()) -> list:
     """Write the PNGs; return ``[(path, FeaturePair), ...]``."""
     from kd.apis import load_config
-    from kd.utils.feature_maps import collect_features, input_to_image, render_pair
+    from kd.visualization.feature_maps import collect_features, input_to_image, render_pair
 
     if not osp.isfile(image):
         raise SystemExit(f'image {image} not found')

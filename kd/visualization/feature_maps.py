@@ -26,7 +26,6 @@ renders off-screen through its Agg canvas; pyplot is not used.
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence
 
@@ -102,90 +101,65 @@ def _fgd_mask(loss_fn: nn.Module, teacher: Tensor, data_samples) -> tuple:
     return fg[0].detach().float().cpu(), None
 
 
-@torch.no_grad()
-def collect_features(distiller: nn.Module, inputs: Tensor, data_samples: Optional[list] = None,
-                     entries: Optional[Sequence[str]] = None) -> List[FeaturePair]:
+def collect_features(distiller: nn.Module, inputs: Tensor, data_samples: list | None = None,
+                     entries: Sequence[str] | None = None) -> list[FeaturePair]:
     """Every entry's student (after connector) and teacher features for ``inputs``.
 
     Args:
-        distiller: a kd distiller (``SingleTeacherDistiller`` or a subclass),
-            possibly wrapped (DDP).
+        distiller: a kd distiller (anything with ``compute_pairs`` and ``entries``,
+            e.g. :class:`~kd.distillers.BaseDistiller`), possibly wrapped (DDP).
         inputs: a preprocessed batch (the output of the distiller's data
             preprocessor); only its first image is returned.
         data_samples: the batch's data samples (needed by DETR-family models
             and for FGD's foreground mask).
         entries: entry names to collect (default: all).
 
-    The models run in eval mode (BatchNorm uses its running statistics and is not
-    updated) without gradients; the training mode is restored afterwards and the
-    recorders are reset, so training continues unaffected.
+    The pairs are the distiller's own (``distiller.compute_pairs``), so they are
+    exactly what each entry's loss compares. The models run in eval mode
+    (BatchNorm uses its running statistics and is not updated) without
+    gradients; the training mode is restored afterwards.
     """
     import kd.losses
-    from kd.distillers.entries import _as_levels
-    from kd.distillers.layerwise_self_distiller import LayerwiseSelfDistiller
 
     model = unwrap_model(distiller)
-    if not hasattr(model, 'entries') or not hasattr(model, 'student_recorders'):
-        raise TypeError(f'feature visualisation needs a kd distiller, got {type(model).__name__}')
-    names = list(model.entries) if entries is None else list(entries)
-    unknown = [n for n in names if n not in model.entries]
-    if unknown:
-        raise KeyError(f'unknown distill entries {unknown}; the distiller has '
-                       f'{list(model.entries)}')
+    if not callable(getattr(model, 'compute_pairs', None)) or not hasattr(model, 'entries'):
+        raise TypeError(f'feature visualisation needs a kd distiller (with compute_pairs), '
+                        f'got {type(model).__name__}')
     fgd_type = getattr(kd.losses, 'FGDLoss', None)
-    # BYOT: the teacher records come from the student's own forward
-    teacher_ctx = model.teacher_recorders if isinstance(model, LayerwiseSelfDistiller) \
-        else nullcontext()
     was_training = model.training
     model.eval()
-    pairs: List[FeaturePair] = []
     try:
-        with teacher_ctx:
-            model._run_teachers(inputs, data_samples, probe=True)
-            with model.student_recorders:
-                model._run(model.student, model.student_forward_mode, inputs, data_samples,
-                           'student')
-        for name in names:
-            entry = model.entries[name]
-            s_rec = model._select_levels(entry, model._get(model.student_recorders, name,
-                                                          'student'))
-            t_rec = model._select_levels(entry, model._teacher_record(name))
-            s_items = [s_rec] if entry.num_levels is None else _as_levels(s_rec)
-            t_items = [t_rec] if entry.num_levels is None else _as_levels(t_rec)
-            if not entry.levelwise:
-                s_items, t_items = [s_rec], [t_rec]
-            losses = model.distill_losses[name]
-            for i, (s, t) in enumerate(zip(s_items, t_items)):
-                s = model._connect(model.connectors, name, i, s, t)
-                t = model._connect(model.teacher_connectors, name, i, t, s)
-                loss_fn = losses[0 if entry.share_loss else i]
-                s_leaves, t_leaves = _leaves(s), _leaves(t)
-                for j, (sl, tl) in enumerate(zip(s_leaves, t_leaves)):
-                    if not isinstance(sl, Tensor) or not isinstance(tl, Tensor):
-                        continue
-                    notes = []
-                    align = getattr(loss_fn, 'align', None)
-                    if sl.shape != tl.shape and isinstance(align, nn.Module) and sl.dim() == 4:
-                        sl = align(sl)  # e.g. FGD's own 1x1 conv to the teacher's channels
-                        notes.append('student after the loss\'s align conv')
-                    level = None
-                    if entry.num_levels is not None or len(s_items) > 1:
-                        level = str(i)
-                    if len(s_leaves) > 1:
-                        level = f'{level}.{j}' if level is not None else str(j)
-                    pair = FeaturePair(name, level, _first_image(sl), _first_image(tl),
-                                       loss_type=type(loss_fn).__name__,
-                                       connector=name in model.connectors or bool(notes),
-                                       notes=notes)
-                    if fgd_type is not None and isinstance(loss_fn, fgd_type) and tl.dim() == 4:
-                        pair.mask, why = _fgd_mask(loss_fn, tl, data_samples)
-                        if why:
-                            pair.notes.append(why)
-                    pairs.append(pair)
+        with torch.no_grad():
+            computed = model.compute_pairs(inputs, data_samples, entries)
     finally:
-        model.student_recorders.reset()
-        model._reset_teacher_records()
         model.train(was_training)
+    pairs: list[FeaturePair] = []
+    for name, levels in computed.items():
+        entry = model.entries[name]
+        for i, (s, t) in enumerate(levels):
+            loss_fn = entry.loss_at(i)
+            s_leaves, t_leaves = _leaves(s), _leaves(t)
+            for j, (sl, tl) in enumerate(zip(s_leaves, t_leaves)):
+                if not isinstance(sl, Tensor) or not isinstance(tl, Tensor):
+                    continue
+                notes = []
+                align = getattr(loss_fn, 'align', None)
+                if sl.shape != tl.shape and isinstance(align, nn.Module) and sl.dim() == 4:
+                    with torch.no_grad():
+                        sl = align(sl)  # e.g. FGD's own 1x1 conv to the teacher's channels
+                    notes.append('student after the loss\'s align conv')
+                level = str(i) if entry.num_levels is not None or len(levels) > 1 else None
+                if len(s_leaves) > 1:
+                    level = f'{level}.{j}' if level is not None else str(j)
+                pair = FeaturePair(name, level, _first_image(sl), _first_image(tl),
+                                   loss_type=type(loss_fn).__name__,
+                                   connector=entry.connectors is not None or bool(notes),
+                                   notes=notes)
+                if fgd_type is not None and isinstance(loss_fn, fgd_type) and tl.dim() == 4:
+                    pair.mask, why = _fgd_mask(loss_fn, tl, data_samples)
+                    if why:
+                        pair.notes.append(why)
+                pairs.append(pair)
     return pairs
 
 
