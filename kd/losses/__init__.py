@@ -13,11 +13,14 @@ from .feature import (
 )
 from .logits import (
     BYOTLoss,
+    CTKDLoss,
     DISTLoss,
     DKDLoss,
     KDLoss,
+    LearnableTemperature,
     LogitsL1Loss,
     LogitsMSELoss,
+    MLKDLoss,
     SoftCrossEntropyLoss,
     WSLDLoss,
 )
@@ -33,3 +36,4 @@ __all__ += ['DenseHeadKDLoss', 'BYOTLoss']
 __all__ += ['FGDLoss']
 __all__ += ['LDLoss', 'YOLOObjectnessKDLoss']
 __all__ += ['DETRDistillLoss']
+__all__ += ['MLKDLoss', 'CTKDLoss', 'LearnableTemperature']

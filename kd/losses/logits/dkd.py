@@ -25,6 +25,10 @@ Arguments:
     beta: weight of the non-target-class term NCKD.
     tau: softmax temperature.
     loss_weight: factor applied to the loss.
+    logit_stand: Z-score both logits over the classes before dividing by the
+        temperature (logit standardization, Sun et al. CVPR 2024; see
+        :mod:`kd.losses.logits.logit_stand`); ``tau**2`` becomes ``base_temp**2``.
+    base_temp: the temperature used with ``logit_stand`` (default: ``tau``).
     warmup_iters: length of the linear warm-up in iterations; 0 disables it.
         The iteration comes from the ``iteration`` forward argument, else from
         MMEngine's ``MessageHub`` (``'iter'``, set by the runner); without
@@ -45,6 +49,7 @@ from torch import Tensor, nn
 from kd.registry import MODELS
 
 from ..utils import check_logits, float_dtype, resolve_labels
+from .logit_stand import resolve_temperature, standardize_logits
 
 _MASK = 1000.0
 
@@ -79,13 +84,19 @@ class DKDLoss(nn.Module):
         tau: softmax temperature.
         loss_weight: factor applied to the loss.
         warmup_iters: linear warm-up length in iterations (0: none).
+        logit_stand: standardize both logits (Z-score over the classes) first.
+        base_temp: temperature with ``logit_stand`` (default ``tau``).
     """
 
     def __init__(self, alpha: float = 1.0, beta: float = 8.0, tau: float = 4.0,
-                 loss_weight: float = 1.0, warmup_iters: int = 0) -> None:
+                 loss_weight: float = 1.0, warmup_iters: int = 0,
+                 logit_stand: bool = False, base_temp: Optional[float] = None) -> None:
         super().__init__()
         if tau <= 0:
             raise ValueError(f'tau must be positive, got {tau}')
+        self.temperature = resolve_temperature('DKDLoss', tau, logit_stand, base_temp)
+        self.logit_stand = bool(logit_stand)
+        self.base_temp = base_temp
         if warmup_iters < 0:
             raise ValueError(f'warmup_iters must be >= 0, got {warmup_iters}')
         self.alpha = alpha
@@ -128,8 +139,11 @@ class DKDLoss(nn.Module):
                              f'{tuple(student.shape)}')
         labels = resolve_labels('DKDLoss', student, data_samples, gt_labels)
         dtype = float_dtype(student)
-        s = student.to(dtype) / self.tau
-        t = teacher.detach().to(dtype) / self.tau
+        s, t = student.to(dtype), teacher.detach().to(dtype)
+        if self.logit_stand:
+            s, t = standardize_logits(s), standardize_logits(t)
+        temp = self.temperature
+        s, t = s / temp, t / temp
         n = s.shape[0]
         gt_mask = F.one_hot(labels, s.shape[1]).bool()
 
@@ -141,9 +155,12 @@ class DKDLoss(nn.Module):
         log_qt = F.log_softmax(t - _MASK * gt_mask, dim=1)
         nckd = (log_qt.exp() * (log_qt - log_qs)).sum() / n
 
-        loss = (self.alpha * tckd + self.beta * nckd) * self.tau**2
+        loss = (self.alpha * tckd + self.beta * nckd) * temp**2
         return self.loss_weight * self.warmup_factor(iteration) * loss
 
     def extra_repr(self) -> str:
-        return (f'alpha={self.alpha}, beta={self.beta}, tau={self.tau}, '
+        text = (f'alpha={self.alpha}, beta={self.beta}, tau={self.tau}, '
                 f'loss_weight={self.loss_weight}, warmup_iters={self.warmup_iters}')
+        if self.logit_stand:
+            text += f', logit_stand=True, base_temp={self.temperature}'
+        return text
