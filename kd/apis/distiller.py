@@ -110,7 +110,7 @@ class Distiller(nn.Module):
             for name, entry in self.entries.items():
                 entry.build(*probe.get(name, (None, None)), probed=example_inputs is not None,
                             no_probe_hint=' (give example_inputs to infer channels)',
-                            probe_name='example_inputs')
+                            probe_name='example_inputs', teacher_models={'teacher': teacher})
         except BaseException:
             self.remove()
             raise

@@ -90,7 +90,7 @@ class BaseDistiller(BaseModel):
             for name, entry in self.entries.items():
                 entry.build(*probe.get(name, (None, None)), probed=probe_shape is not None,
                             no_probe_hint=' (set probe_shape so channels can be read from '
-                            'a probe batch)')
+                            'a probe batch)', teacher_models=self.teacher_side.models())
         self.teacher_side.entries_built(dict(self.entries))
         self._register_load_state_dict_pre_hook(upgrade_old_entry_keys)
 

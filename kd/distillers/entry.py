@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import copy
 import inspect
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 import torch.nn as nn
 
 from kd.engine.schedules import progress_factor, validate_schedule
+from kd.recorders.base import resolve_module
 from kd.registry import build_kd_module
 
 from .channels import fill_channels, positional_capacity
 from .records import as_levels, eval_mode, shape_of
 
 ENTRY_KEYS = frozenset({'student', 'teacher', 'loss', 'connector', 'teacher_connector',
-                        'levels', 'share_loss', 'levelwise', 'schedule'})
+                        'levels', 'share_loss', 'levelwise', 'schedule', 'teacher_module'})
+# a loss or connector with this method is handed the entry's ``teacher_module``
+BIND_TEACHER_MODULE = 'bind_teacher_module'
 # old state-dict containers -> the attribute of DistillEntry that holds them now
 OLD_ENTRY_CONTAINERS = {'connectors': 'connectors', 'teacher_connectors': 'teacher_connectors',
                         'distill_losses': 'losses'}
@@ -42,6 +45,26 @@ def upgrade_old_entry_keys(state_dict: dict, prefix: str, *_: Any) -> None:
             state_dict[new] = state_dict.pop(key)
 
 
+def resolve_teacher_module(models: Mapping[str, nn.Module], name: str,
+                           entry: str) -> nn.Module:
+    """The sub-module ``name`` of the teacher (``'<teacher>.<module>'`` with several)."""
+    if not models:
+        raise KeyError(f'distill entry "{entry}": teacher_module={name!r} but this teacher side '
+                       'has no teacher model to take it from')
+    if len(models) == 1:
+        model = next(iter(models.values()))
+    else:
+        first, _, name = name.partition('.')
+        if first not in models:
+            raise KeyError(f'distill entry "{entry}": with several teachers teacher_module '
+                           f'is "<teacher>.<module>"; "{first}" is not one of {sorted(models)}')
+        model = models[first]
+    try:
+        return resolve_module(model, name, 'module')
+    except KeyError as err:
+        raise KeyError(f'distill entry "{entry}", teacher_module: {err.args[0]}') from err
+
+
 def build_entries(distill: dict) -> nn.ModuleDict:
     """``{name: DistillEntry}`` for the ``distill`` configs (modules built later)."""
     return nn.ModuleDict({name: DistillEntry(name, dict(cfg)) for name, cfg in distill.items()})
@@ -54,7 +77,14 @@ class DistillEntry(nn.Module):
         name: the entry name (``distill.<name>`` in the logs).
         cfg: ``dict(student=SPEC, teacher=SPEC, loss=CFG, connector=CFG|[CFG per
             level], teacher_connector=CFG, levels=[i, ...], share_loss=False,
-            levelwise=True, schedule=CFG)``.
+            levelwise=True, schedule=CFG, teacher_module=NAME)``.
+
+    ``teacher_module``: a sub-module of the teacher (``'bbox_head'``;
+    ``'t1.bbox_head'`` with several teachers) handed at build time to every loss
+    and connector of the entry that defines ``bind_teacher_module(module)``
+    (CrossKD runs the teacher's head layers on student features). The module
+    stays the frozen, hidden teacher's: the taker keeps it out of its own
+    module tree, so it never enters ``state_dict`` or the optimizer.
 
     The connectors and losses exist after :meth:`build`. ``factor`` is the
     schedule's current weight (1 without a schedule; 0 switches the entry off).
@@ -83,6 +113,12 @@ class DistillEntry(nn.Module):
         self.levelwise = bool(cfg.get('levelwise', True))
         self.schedule = validate_schedule(cfg['schedule'], f'distill entry "{name}" schedule') \
             if cfg.get('schedule') is not None else None
+        self.teacher_module_name: str | None = cfg.get('teacher_module')
+        if self.teacher_module_name is not None and \
+                not isinstance(self.teacher_module_name, str):
+            raise TypeError(f'distill entry "{name}": teacher_module must be a module name '
+                            f"of the teacher (e.g. 'bbox_head'), got "
+                            f'{self.teacher_module_name!r}')
         self.factor = 1.0
         self.num_levels: int | None = None     # None: a single tensor record
         self.pass_data_samples = False
@@ -173,12 +209,15 @@ class DistillEntry(nn.Module):
 
     # --------------------------------------------------------------- build
     def build(self, s_rec: Any = None, t_rec: Any = None, probed: bool = False,
-              no_probe_hint: str = '', probe_name: str = 'probe batch') -> None:
+              no_probe_hint: str = '', probe_name: str = 'probe batch',
+              teacher_models: Mapping[str, nn.Module] | None = None) -> None:
         """Build the connectors and losses.
 
         With ``probed`` the records of a probe forward fill unset channels, the
         connected shapes are compared and the loss is called once; without,
         the configs must be complete and a tuple record needs ``levels``.
+        ``teacher_models`` (``{name: model}`` of the teacher side) resolve the
+        entry's ``teacher_module``.
         """
         if probed:
             s_items, t_items, is_tuple = self.split(s_rec, t_rec)
@@ -204,6 +243,7 @@ class DistillEntry(nn.Module):
                 raise type(err)(f'distill entry "{self.name}", loss '
                                 f'{self.loss_cfg.get("type")!r}: '
                                 f'{err.args[0] if err.args else err}{hint}') from err
+        self._bind_teacher_module(teacher_models)
         forward = self.losses[0].forward
         if positional_capacity(forward) < 2:
             raise TypeError(
@@ -215,6 +255,25 @@ class DistillEntry(nn.Module):
         if probed:
             with torch.no_grad(), eval_mode(self):
                 self._check(s_items, t_items, probe_name)
+
+    def _bind_teacher_module(self, teacher_models: Mapping[str, nn.Module] | None) -> None:
+        """Hand ``teacher_module`` to the losses/connectors that take one (see the class)."""
+        takers = [m for group in (self.connectors, self.teacher_connectors, self.losses)
+                  for m in (group or []) if callable(getattr(m, BIND_TEACHER_MODULE, None))]
+        name = self.teacher_module_name
+        if name is None:
+            if takers:
+                raise KeyError(f'distill entry "{self.name}": {type(takers[0]).__name__} runs '
+                               'layers of the teacher; name them with teacher_module=... in '
+                               "the entry (e.g. teacher_module='bbox_head')")
+            return
+        if not takers:
+            raise KeyError(f'distill entry "{self.name}": teacher_module={name!r} is given but '
+                           'no loss or connector of the entry takes a teacher module '
+                           f'(none defines {BIND_TEACHER_MODULE}); remove the key')
+        module = resolve_teacher_module(teacher_models or {}, name, self.name)
+        for taker in takers:
+            getattr(taker, BIND_TEACHER_MODULE)(module)
 
     def _build_list(self, cfg: Any, srcs: list, refs: list, key: str, probed: bool,
                     hint: str) -> nn.ModuleList | None:
