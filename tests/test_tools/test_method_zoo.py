@@ -23,7 +23,7 @@ def test_every_recipe_is_in_the_zoo_and_every_zoo_entry_exists():
     assert set(tasks) == set(suffixes)
     for name, task in tasks.items():
         assert (ROOT / task.baseline).is_file() and (ROOT / task.teacher).is_file(), name
-    assert len(methods) == 25
+    assert len(methods) == 30
     for key, method in methods.items():
         assert method.key == key and (ROOT / 'configs' / key / 'metafile.yml').is_file()
         assert (ROOT / method.file).is_file(), key
