@@ -17,8 +17,17 @@ from kd.utils import register_all_modules
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / 'configs' / 'cifar100'
 CONFIGS = sorted(p.name for p in CONFIG_DIR.glob('*.py'))
-RECIPES = [c for c in CONFIGS if '_' in c and c.split('_')[0] in
-           ('kd', 'dkd', 'dist', 'fitnets', 'at', 'sp', 'rkd', 'vid', 'crd')]
+METHODS = ('kd_ls', 'dkd_ls', 'mlkd_ls', 'kd', 'dkd', 'dist', 'fitnets', 'at', 'sp', 'rkd', 'vid',
+           'crd', 'mlkd', 'ctkd', 'dot')
+
+
+def _method(name):
+    """The recipe's method prefix (the longest of METHODS), or None for a plain model config."""
+    found = [m for m in METHODS if name.startswith(m + '_')]
+    return max(found, key=len) if found else None
+
+
+RECIPES = [c for c in CONFIGS if _method(c)]
 
 
 @pytest.fixture(scope='module')
@@ -62,7 +71,7 @@ def test_cifar100_config_trains_one_step(name, tiny_cifar100):
     if is_recipe:   # the teacher config and checkpoint path name the same network
         teacher_cfg = osp.basename(cfg.model.teacher.config)
         assert cfg.teacher_ckpt == f'work_dirs/{osp.splitext(teacher_cfg)[0]}/epoch_240.pth'
-        assert name.split('_', 1)[1].startswith(osp.splitext(teacher_cfg)[0].replace(
+        assert name[len(_method(name)) + 1:].startswith(osp.splitext(teacher_cfg)[0].replace(
             '_cifar100', ''))
     ds_cfg = cfg.train_dataloader.dataset
     ds_cfg.data_root = tiny_cifar100
@@ -87,21 +96,53 @@ def test_cifar100_config_trains_one_step(name, tiny_cifar100):
         assert all(torch.equal(a, b) for a, b in zip(teacher_before, model.teacher.parameters()))
 
 
+def _one_epoch_opts(work_dir, data_root):
+    """One epoch on the tiny folder, batch 4, no worker processes."""
+    opts = [f'work_dir={work_dir}', 'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']
+    for split in ('train', 'val', 'test'):
+        opts += [f'{split}_dataloader.dataset.data_root={data_root}',
+                 f'{split}_dataloader.num_workers=0',
+                 f'{split}_dataloader.persistent_workers=False',
+                 f'{split}_dataloader.batch_size=4']
+    return opts
+
+
 def test_kd_recipe_runs_in_the_runner(tiny_cifar100, tmp_path):
     """RepDistiller's KD weights: CE x 0.1 (student_loss_schedule) + KL x 0.9; top-1/top-5."""
     recipe = tmp_path / 'recipe.py'
     recipe.write_text("_base_ = ['kd::cifar100/kd_resnet56_resnet20_cifar100.py']\n"
                       "model = dict(teacher=dict(checkpoint=None, allow_random_init=True))\n")
-    opts = [f'work_dir={tmp_path}', 'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']
-    for split in ('train', 'val', 'test'):
-        opts += [f'{split}_dataloader.dataset.data_root={tiny_cifar100}',
-                 f'{split}_dataloader.num_workers=0',
-                 f'{split}_dataloader.persistent_workers=False',
-                 f'{split}_dataloader.batch_size=4']
-    runner = build_runner(load_config(str(recipe), opts))
+    runner = build_runner(load_config(str(recipe), _one_epoch_opts(tmp_path, tiny_cifar100)))
     runner.train()
     scalars = runner.message_hub.log_scalars
     assert scalars['train/factor.student'].current() == pytest.approx(0.1)
     assert np.isfinite(scalars['train/distill.logits'].current())
     metrics = runner.val_loop.run()
     assert {'accuracy/top1', 'accuracy/top5'} <= set(metrics)
+
+
+def test_dot_and_ctkd_recipes_run_in_the_runner(tiny_cifar100, tmp_path):
+    """The DOT wrapper is built from the recipe and keeps both momentum buffers; CTKD trains."""
+    from kd.engine import DOTOptimWrapper
+    for recipe_name in ('dot_resnet56_resnet20', 'ctkd_resnet56_resnet20'):
+        base = recipe_name if recipe_name.startswith('ctkd') else 'kd_resnet56_resnet20'
+        recipe = tmp_path / f'{recipe_name}.py'
+        extra = ''
+        if recipe_name.startswith('dot'):   # the DOT recipes' wrapper on the smallest pair
+            extra = ("optim_wrapper = dict(_delete_=True, type='kd.DOTOptimWrapper', delta=0.075,"
+                     " optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4))\n")
+        recipe.write_text(f"_base_ = ['kd::cifar100/{base}_cifar100.py']\n"
+                          "model = dict(teacher=dict(checkpoint=None, allow_random_init=True))\n"
+                          + extra)
+        opts = _one_epoch_opts(tmp_path / recipe_name, tiny_cifar100)
+        runner = build_runner(load_config(str(recipe), opts))
+        runner.train()
+        assert np.isfinite(runner.message_hub.log_scalars['train/distill.logits'].current())
+        if recipe_name.startswith('dot'):
+            assert isinstance(runner.optim_wrapper, DOTOptimWrapper)
+            fc = runner.model.student.head.fc.weight
+            assert {'momentum_buffer', 'momentum_kd_buffer'} <= set(
+                runner.optim_wrapper.optimizer.state[fc])
+        else:
+            theta = runner.model.entries['logits'].losses[0].temperature.theta
+            assert theta.grad is None and torch.isfinite(theta).all()
