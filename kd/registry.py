@@ -139,13 +139,38 @@ class KDRegistry(Registry):
     default, and MMEngine gives every dict of a ``kd::`` base config
     ``_scope_='kd'``.  ``get`` looks in ``kd``, then MMEngine's root, then the
     registries of ``FALLBACK_SCOPES`` (:func:`find_scope`).
+
+    One exception to that order: a name that kd does not register but a
+    fallback scope registers *itself* resolves to the fallback's class before
+    MMEngine's root. Such a name is a specialisation of a generic root class:
+    mmdet's box-aware ``LoadAnnotations``, ``Resize`` and ``RandomFlip``
+    replace mmcv's. Without it, a detection pipeline inherited from a
+    ``kd::`` dataset base (every dict stamped ``_scope_='kd'``) would get
+    mmcv's ``LoadAnnotations``, whose samples lack the ignore flags mmdet's
+    heads read.
     """
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault('build_func', _build_in_type_scope)
         super().__init__(*args, **kwargs)
 
+    def _specialised(self, key: str):
+        """The class a fallback scope registers itself under ``key`` (or None)."""
+        for scope in FALLBACK_SCOPES:
+            found = _registry_of(scope, self)
+            if found is not None and key in found._module_dict:
+                return found._module_dict[key]
+        return None
+
     def get(self, key: str):
+        if isinstance(key, str) and '.' not in key and key not in self._module_dict:
+            self.import_from_location()
+            if key not in self._module_dict:
+                root = self._get_root_registry()
+                if key in root._module_dict:   # a generic root class: mmdet's own first
+                    special = self._specialised(key)
+                    if special is not None:
+                        return special
         obj = super().get(key)
         if obj is not None or not isinstance(key, str) or '.' in key:
             return obj

@@ -171,3 +171,22 @@ def test_utils_import_nothing_above_them():
                 [node.module or ''] if isinstance(node, ast.ImportFrom) else []
             bad = [n for n in names if n.startswith(above)]
             assert not bad, f'{path.name} imports {bad}'
+
+
+def test_kd_scope_prefers_mmdets_own_transforms_over_mmcvs():
+    """A detection pipeline stamped _scope_='kd' (a kd:: base) gets mmdet's box-aware
+    LoadAnnotations/Resize, not mmcv's generic ones of MMEngine's root registry."""
+    pytest.importorskip('mmdet')
+    import mmcv.transforms
+    import mmdet.datasets.transforms as det_t
+    from mmengine.registry import TRANSFORMS as ROOT_TRANSFORMS
+
+    from kd.registry import TRANSFORMS
+    assert ROOT_TRANSFORMS.get('LoadAnnotations') is mmcv.transforms.LoadAnnotations
+    assert TRANSFORMS.get('LoadAnnotations') is det_t.LoadAnnotations
+    assert TRANSFORMS.get('Resize') is det_t.Resize
+    built = ROOT_TRANSFORMS.build(dict(type='LoadAnnotations', with_bbox=True, _scope_='kd'))
+    assert type(built) is det_t.LoadAnnotations
+    # kd's own names and root-only names are unchanged
+    assert TRANSFORMS.get('RandomShiftCrop').__module__.startswith('kd.')
+    assert TRANSFORMS.get('LoadImageFromFile') is mmcv.transforms.LoadImageFromFile
