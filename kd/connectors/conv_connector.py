@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from kd.registry import MODELS
 
-_NORMS = (None, 'bn', 'gn', 'ln')
+_NORMS = (None, 'bn', 'bn_batch', 'gn', 'ln')
 _ACTS = (None, 'relu')
 
 
@@ -38,6 +38,8 @@ def build_norm(norm: str | None, channels: int) -> nn.Module:
         return nn.Identity()
     if norm == 'bn':
         return nn.BatchNorm2d(channels)
+    if norm == 'bn_batch':  # MMRazor's BN(affine=False, track_running_stats=False)
+        return nn.BatchNorm2d(channels, affine=False, track_running_stats=False)
     if norm == 'gn':
         return nn.GroupNorm(group_count(channels), channels)
     if norm == 'ln':
@@ -53,9 +55,13 @@ class ConvConnector(BaseModule):
         in_channels: student channels.
         out_channels: channels of the other side (usually the teacher).
         kernel_size: odd kernel size; padding ``kernel_size // 2`` keeps the size.
-        norm: ``None``, ``'bn'`` (BatchNorm2d), ``'gn'`` (GroupNorm with 32
-            groups, or the largest divisor of ``out_channels`` below 32) or
-            ``'ln'`` (LayerNorm over channels at each location).
+        norm: ``None``, ``'bn'`` (BatchNorm2d), ``'bn_batch'`` (BatchNorm2d without
+            affine parameters or running statistics: every call, eval included, is
+            normalised with its own batch's statistics, as MMRazor's RTMDet recipe's
+            ``norm_cfg=dict(type='BN', affine=False, track_running_stats=False)``),
+            ``'gn'`` (GroupNorm with 32 groups, or the largest divisor of
+            ``out_channels`` below 32) or ``'ln'`` (LayerNorm over channels at each
+            location).
         act: ``None`` or ``'relu'``.
         bias: whether the convolution has a bias.
         init_cfg: MMEngine weight initialisation config.

@@ -16,17 +16,20 @@ class NormConnector(nn.Module):
     * ``'channel'``: per sample and channel, over the spatial locations;
     * ``'spatial'``: per sample and location, over the channels;
     * ``'layer'``: per sample, over channels and locations together.
+    * ``'batch'``: per channel, over the batch and the locations (BatchNorm's
+      statistics, without affine parameters or running averages: MMRazor's
+      teacher-side ``BN(affine=False, track_running_stats=False)``).
 
     ``(x - mean) / sqrt(var + eps)`` with the biased variance. Typical use:
     ``connector=dict(type='NormConnector', mode='channel')`` together with the
     same ``teacher_connector``.
 
     Args:
-        mode: ``'channel'``, ``'spatial'`` or ``'layer'``.
+        mode: ``'channel'``, ``'spatial'``, ``'layer'`` or ``'batch'``.
         eps: added to the variance.
     """
 
-    MODES = ('channel', 'spatial', 'layer')
+    MODES = ('channel', 'spatial', 'layer', 'batch')
 
     def __init__(self, mode: str = 'channel', eps: float = 1e-5) -> None:
         super().__init__()
@@ -48,6 +51,11 @@ class NormConnector(nn.Module):
                 raise ValueError(f'NormConnector(mode="spatial") needs (N, C, ...), got '
                                  f'{tuple(feature.shape)}')
             dims = (1,)
+        elif self.mode == 'batch':
+            if ndim < 2:
+                raise ValueError(f'NormConnector(mode="batch") needs (N, C, ...), got '
+                                 f'{tuple(feature.shape)}')
+            dims = (0, *range(2, ndim))
         else:
             if ndim < 2:
                 raise ValueError(f'NormConnector(mode="layer") needs (N, C, ...), got '

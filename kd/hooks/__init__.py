@@ -1,11 +1,12 @@
 """Hooks: atomic checkpoints, stop distillation, student export, consistency check,
-feature images, teacher cache."""
+feature images, teacher cache, hooks run on the student."""
 from .atomic_checkpoint import AtomicCheckpointHook
 from .consistency import WeightsConsistencyHook
 from .feature_vis import FeatureVisualizationHook
 from .stop_distill import StopDistillHook
 from .student_checkpoint import StudentCheckpointHook
+from .student_hook import StudentHook
 from .teacher_cache import TeacherCacheHook
 
 __all__ = ['AtomicCheckpointHook', 'FeatureVisualizationHook', 'StopDistillHook',
-           'StudentCheckpointHook', 'TeacherCacheHook', 'WeightsConsistencyHook']
+           'StudentCheckpointHook', 'StudentHook', 'TeacherCacheHook', 'WeightsConsistencyHook']

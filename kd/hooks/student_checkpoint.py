@@ -12,6 +12,18 @@ from kd.registry import HOOKS
 from kd.utils.atomic import atomic_torch_save
 from kd.utils.export import student_state_dict
 
+from .student_hook import hooks_needing_the_student
+
+
+def averaged_student_state(runner) -> Optional[dict]:
+    """The student's averaged weights kept by one of ``runner``'s hooks, if any."""
+    for hook in runner.hooks:
+        exported = getattr(hook, 'exported_student_state', None)
+        state = exported() if callable(exported) else None
+        if state is not None:
+            return state
+    return None
+
 
 @HOOKS.register_module()
 class StudentCheckpointHook(Hook):
@@ -20,6 +32,14 @@ class StudentCheckpointHook(Hook):
     ``student_last.pth`` is written at the end of training; when a CheckpointHook with
     ``save_best`` keeps a best checkpoint, ``student_best.pth`` follows it after every
     validation that improves it.  Both load in MMDetection with the student config.
+
+    When a hook keeps a moving average of the student (``kd.StudentHook`` around
+    MMEngine's ``EMAHook``: a hook whose ``exported_student_state()`` returns
+    weights), the averaged weights are written, which are also the ones validated.
+
+    Before training, a hook that acts on ``runner.model`` and would miss the student
+    of a distiller (``EMAHook``, ``YOLOXModeSwitchHook``, ``SyncNormHook`` not wrapped
+    in ``kd.StudentHook``) stops the run with the config that fixes it.
 
     Args:
         out_dir: where to write (default: the work dir).
@@ -33,7 +53,9 @@ class StudentCheckpointHook(Hook):
 
     def _write(self, runner, name: str) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        state = student_state_dict(model.state_dict())
+        state = averaged_student_state(runner)
+        if state is None:
+            state = student_state_dict(model.state_dict())
         if not state:
             runner.logger.warning('StudentCheckpointHook: the model has no `student`; '
                                   'nothing exported.')
@@ -46,6 +68,15 @@ class StudentCheckpointHook(Hook):
         atomic_torch_save({'meta': meta, 'state_dict': {k: v.detach().cpu()
                                                         for k, v in state.items()}}, path)
         runner.logger.info(f'exported the student to {path}')
+
+    def before_run(self, runner) -> None:
+        unwrapped = hooks_needing_the_student(runner)
+        if unwrapped:
+            raise TypeError(
+                f'{", ".join(unwrapped)} act(s) on runner.model, which is a distiller here: '
+                'wrap each so that it acts on the student alone, e.g. '
+                "dict(type='kd.StudentHook', hook=dict(type='EMAHook', ...), priority=49) "
+                '(kd/hooks/student_hook.py)')
 
     @master_only
     def after_val_epoch(self, runner, metrics=None) -> None:

@@ -64,7 +64,7 @@ def test_norm_connector_statistics(mode, dims):
 
 def test_norm_connector_bad_mode():
     with pytest.raises(ValueError, match='channel'):
-        NormConnector('batch')
+        NormConnector('group')
 
 
 def test_resize_connector_to_reference():

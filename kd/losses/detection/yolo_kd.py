@@ -50,8 +50,20 @@ index=0)`` of both YOLOv3 heads, which gives the tuple of per-level maps; the
 loss sums the levels, so ``levelwise`` may be either). Teacher and student must
 have the same anchors, strides and classes (equal shapes).
 
+YOLOX (``layout='yolox'``): MMDetection's ``YOLOXHead.forward`` returns
+``(cls_scores, bbox_preds, objectnesses)``, three lists of per-level maps
+``(N, C, H, W)``, ``(N, 4, H, W)`` and ``(N, 1, H, W)``; record the whole
+output (``dict(source='bbox_head')``, ``levelwise=False``). Each level is one
+anchor per location (``num_anchors=1``) with the same terms, except that x and y
+are distilled with ``d`` like w and h: YOLOX decodes them as ``x·stride + prior``
+(raw offsets, no sigmoid), so a BCE on ``σ(x)`` would not be the right
+distance. Classes are sigmoid logits in both heads. The gate is the teacher's
+objectness probability as for YOLOv3.
+
 Args:
-    num_anchors: anchors per location ``A`` (3 in YOLOv3).
+    layout: ``'yolov3'`` (one ``(N, A·(5+C), H, W)`` map per level) or
+        ``'yolox'`` (the ``(cls_scores, bbox_preds, objectnesses)`` tuple).
+    num_anchors: anchors per location ``A`` (3 in YOLOv3; must be 1 for YOLOX).
     num_classes: ``C``; checked against the channels when given.
     wh_loss: ``'l1'`` or ``'l2'``.
     obj_target: ``'soft'`` or ``'hard'``.
@@ -77,10 +89,16 @@ class YOLOObjectnessKDLoss(nn.Module):
     """Teacher-objectness-gated distillation of YOLOv3 outputs (see module doc)."""
 
     def __init__(self, num_anchors: int = 3, num_classes: Optional[int] = None,
+                 layout: str = 'yolov3',
                  wh_loss: str = 'l1', obj_target: str = 'soft', reduction: str = 'mean',
                  reg_weight: float = 1.0, cls_weight: float = 1.0, obj_weight: float = 1.0,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
+        if layout not in ('yolov3', 'yolox'):
+            raise ValueError(f"layout must be 'yolov3' or 'yolox', got {layout!r}")
+        if layout == 'yolox' and num_anchors != 1:
+            raise ValueError(f"layout='yolox' has one prediction per location: "
+                             f'num_anchors must be 1, got {num_anchors}')
         if num_anchors < 1:
             raise ValueError(f'num_anchors must be >= 1, got {num_anchors}')
         if num_classes is not None and num_classes < 1:
@@ -91,6 +109,7 @@ class YOLOObjectnessKDLoss(nn.Module):
             raise ValueError(f"obj_target must be 'soft' or 'hard', got {obj_target!r}")
         if reduction not in ('mean', 'sum'):
             raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+        self.layout = layout
         self.num_anchors = num_anchors
         self.num_classes = num_classes
         self.wh_loss = wh_loss
@@ -123,9 +142,13 @@ class YOLOObjectnessKDLoss(nn.Module):
         s = self._split(s.float(), 'student', level)
         t = self._split(t.detach().float(), 'teacher', level)
         gate = torch.sigmoid(t[:, :, 4])                                  # (N, A, H, W)
-        xy = F.binary_cross_entropy_with_logits(s[:, :, 0:2], torch.sigmoid(t[:, :, 0:2]),
-                                                reduction='none').sum(2)
-        diff = s[:, :, 2:4] - t[:, :, 2:4]
+        if self.layout == 'yolox':   # raw offsets: the same distance as w, h
+            diff = s[:, :, 0:4] - t[:, :, 0:4]
+            xy = s.new_zeros(())
+        else:
+            xy = F.binary_cross_entropy_with_logits(
+                s[:, :, 0:2], torch.sigmoid(t[:, :, 0:2]), reduction='none').sum(2)
+            diff = s[:, :, 2:4] - t[:, :, 2:4]
         wh = (diff.abs() if self.wh_loss == 'l1' else diff.pow(2)).sum(2)
         reg = self._reduce((xy + wh) * gate)
         cls = self._reduce(F.binary_cross_entropy_with_logits(
@@ -135,9 +158,38 @@ class YOLOObjectnessKDLoss(nn.Module):
                                                                reduction='none'))
         return self.reg_weight * reg + self.cls_weight * cls + self.obj_weight * obj
 
+    @staticmethod
+    def yolox_levels(outputs, side: str) -> list[torch.Tensor]:
+        """``(cls_scores, bbox_preds, objectnesses)`` -> one ``(N, 5+C, H, W)`` map per level.
+
+        Channels in YOLOv3's order: x, y, w, h, objectness, classes.
+        """
+        if not isinstance(outputs, (tuple, list)) or len(outputs) != 3 or \
+                isinstance(outputs[0], torch.Tensor):
+            raise ValueError(
+                f"YOLOObjectnessKDLoss(layout='yolox'): the {side} record must be YOLOXHead's "
+                '(cls_scores, bbox_preds, objectnesses), three lists of levels: record '
+                "dict(source='bbox_head') with levelwise=False")
+        cls_scores, bbox_preds, objectnesses = outputs
+        if not len(cls_scores) == len(bbox_preds) == len(objectnesses):
+            raise ValueError(f"YOLOObjectnessKDLoss(layout='yolox'): {side} levels differ: "
+                             f'{len(cls_scores)} / {len(bbox_preds)} / {len(objectnesses)}')
+        levels = []
+        for i, (c, b, o) in enumerate(zip(cls_scores, bbox_preds, objectnesses)):
+            if b.shape[1] != 4 or o.shape[1] != 1:
+                raise ValueError(f"YOLOObjectnessKDLoss(layout='yolox'): level {i}: {side} "
+                                 f'bbox {tuple(b.shape)} / objectness {tuple(o.shape)} are '
+                                 'not (N, 4, H, W) / (N, 1, H, W)')
+            levels.append(torch.cat([b, o, c], dim=1))
+        return levels
+
     def forward(self, student: Levels, teacher: Levels) -> torch.Tensor:
-        s_levels = [student] if isinstance(student, torch.Tensor) else list(student)
-        t_levels = [teacher] if isinstance(teacher, torch.Tensor) else list(teacher)
+        if self.layout == 'yolox':
+            s_levels = self.yolox_levels(student, 'student')
+            t_levels = self.yolox_levels(teacher, 'teacher')
+        else:
+            s_levels = [student] if isinstance(student, torch.Tensor) else list(student)
+            t_levels = [teacher] if isinstance(teacher, torch.Tensor) else list(teacher)
         if len(s_levels) != len(t_levels):
             raise ValueError(f'YOLOObjectnessKDLoss: {len(s_levels)} student levels vs '
                              f'{len(t_levels)} teacher levels')
@@ -151,6 +203,7 @@ class YOLOObjectnessKDLoss(nn.Module):
         return self.loss_weight * total
 
     def extra_repr(self) -> str:
-        return (f'num_anchors={self.num_anchors}, num_classes={self.num_classes}, '
+        return (f'layout={self.layout!r}, num_anchors={self.num_anchors}, '
+                f'num_classes={self.num_classes}, '
                 f'wh_loss={self.wh_loss!r}, obj_target={self.obj_target!r}, '
                 f'reduction={self.reduction!r}, loss_weight={self.loss_weight}')
