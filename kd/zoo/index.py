@@ -30,6 +30,20 @@ def delta(values: list[float], base: list[float]) -> str:
     return f'{statistics.mean(values) - statistics.mean(base):+.1f}'
 
 
+def gap_closed(values: list[float], base: list[float], teacher: list[float] | None) -> str:
+    """``Δ / (teacher - student)`` in percent of the means; ``-`` without a teacher above."""
+    if not teacher:
+        return '-'
+    gap = statistics.mean(teacher) - statistics.mean(base)
+    if gap <= 0:
+        return '- (teacher not above the student)'
+    return f'{100 * (statistics.mean(values) - statistics.mean(base)) / gap:.0f} %'
+
+
+def teacher_text(teacher: list[float] | None) -> str:
+    return mean_std(teacher) if teacher else 'not measured'
+
+
 def write_method_readme(method: Method, task: Task, results: dict, seeds: list[int],
                         root: str = ROOT) -> str:
     """Write ``<root>/configs/<key>/README.md``; keep the text below :data:`KEEP_MARKER`.
@@ -38,6 +52,7 @@ def write_method_readme(method: Method, task: Task, results: dict, seeds: list[i
     the method; recipe descriptions are read from the checkout (:data:`ROOT`).
     """
     base = results[task.baseline]
+    teacher = results.get(task.teacher)
     seed_text = ' / '.join(map(str, seeds))
     lines = [f'# {method.name}', '', f'> {method.paper}', '', method.about, '',
              f'Loss: `{method.loss}` in [`{method.file}`](../../{method.file}) '
@@ -46,15 +61,19 @@ def write_method_readme(method: Method, task: Task, results: dict, seeds: list[i
              '## Result on the embedded data', '',
              f'{task.what}; {task.metric}, mean ± std over seeds '
              f'{", ".join(map(str, seeds))} (per seed {seed_text}).', '',
-             f'| recipe | what | {task.metric} | Δ vs student | per seed |',
-             '|---|---|---|---|---|',
-             f'| student alone (`{task.baseline}`) | baseline | {mean_std(base)} | | '
+             f'| recipe | what | {task.metric} | Δ vs student | gap closed | per seed |',
+             '|---|---|---|---|---|---|',
+             f'| teacher (`{task.teacher}`) | teacher | {teacher_text(teacher)} | | | '
+             f'{" / ".join(f"{v:.1f}" for v in teacher or [])} |',
+             f'| student alone (`{task.baseline}`) | baseline | {mean_std(base)} | | | '
              f'{" / ".join(f"{v:.1f}" for v in base)} |']
     for recipe in method.recipes:
         vals = results[recipe]
         lines.append(f'| [`{osp.basename(recipe)}`](../../{recipe}) | {describe(recipe)} | '
                      f'{mean_std(vals)} | {delta(vals, base)} | '
+                     f'{gap_closed(vals, base, teacher)} | '
                      f'{" / ".join(f"{v:.1f}" for v in vals)} |')
+    lines += ['', 'Gap closed: Δ / (teacher − student), of the means.']
     lines += ['', 'A negative Δ is reported as measured: the recipe does not help this pair '
               'on this schedule.' if any(statistics.mean(results[r]) < statistics.mean(base)
                                          for r in method.recipes) else
@@ -167,15 +186,18 @@ def write_model_index(root: str = ROOT) -> str:
 def summary(methods: list[Method], tasks: dict[str, Task], results: dict,
             seeds: list[int]) -> tuple[str, list[str]]:
     """``docs/results_methods.md``: one row per recipe; returns (page text, table rows)."""
-    rows = ['| method | task | recipe | baseline | distilled | Δ |', '|---|---|---|---|---|---|']
+    rows = ['| method | task | recipe | teacher | baseline | distilled | Δ | gap closed |',
+            '|---|---|---|---|---|---|---|---|']
     for method in methods:
         task = tasks[method.task]
         base = results[task.baseline]
+        teacher = results.get(task.teacher)
         for recipe in method.recipes:
             vals = results[recipe]
             rows.append(f'| [{method.name}](../configs/{method.key}/README.md) | '
                         f'{method.task} ({task.metric}) | `{osp.basename(recipe)}` | '
-                        f'{mean_std(base)} | {mean_std(vals)} | {delta(vals, base)} |')
+                        f'{teacher_text(teacher)} | {mean_std(base)} | {mean_std(vals)} | '
+                        f'{delta(vals, base)} | {gap_closed(vals, base, teacher)} |')
     seed_text = ' '.join(map(str, seeds))
     used = [name for name in tasks if any(m.task == name for m in methods)]
     what = ' '.join(f'{name}: {tasks[name].what}.' for name in used)

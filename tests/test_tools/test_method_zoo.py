@@ -7,6 +7,7 @@ from pathlib import Path
 from kd.zoo import KEEP_MARKER, load_methods, load_tasks, write_method_readme
 from tests.test_configs.test_det_family_recipes import FAMILY_RECIPES
 from tests.test_configs.test_recipes import CLS_RECIPES, DET_RECIPES
+from tests.test_hooks.test_student_hooks import HOOK_RECIPES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -14,16 +15,17 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_recipe_is_in_the_zoo_and_every_zoo_entry_exists():
     tasks, methods = load_tasks(), load_methods()
     listed = {r for m in methods.values() for r in m.recipes}
-    assert set(DET_RECIPES + CLS_RECIPES + FAMILY_RECIPES +
+    assert set(DET_RECIPES + CLS_RECIPES + FAMILY_RECIPES + HOOK_RECIPES +
                ['configs/detr_kd/detr_kd_dino_digits.py']) == listed
     # each task's recipes distil that task's baseline model: the name says which
     suffixes = {'det': '_retinanet_digits.py', 'cls': '_resnet_digits_cls.py',
                 'det_gfl': '_gfl_digits.py', 'det_yolo': '_yolov3_digits.py',
-                'det_dino': '_dino_digits.py'}
+                'det_dino': '_dino_digits.py', 'det_rtmdet': '_rtmdet_digits.py',
+                'det_yolox': '_yolox_digits.py'}
     assert set(tasks) == set(suffixes)
     for name, task in tasks.items():
         assert (ROOT / task.baseline).is_file() and (ROOT / task.teacher).is_file(), name
-    assert len(methods) == 30
+    assert len(methods) == 32
     for key, method in methods.items():
         assert method.key == key and (ROOT / 'configs' / key / 'metafile.yml').is_file()
         assert (ROOT / method.file).is_file(), key
@@ -47,14 +49,17 @@ def test_readme_numbers(tmp_path):
     tasks, methods = load_tasks(), load_methods()
     task = tasks['det']
     base, vals = [40.0, 42.0, 44.0], [45.0, 46.0, 50.0]
-    results = {task.baseline: base, 'configs/pkd/pkd_retinanet_digits.py': vals}
+    results = {task.baseline: base, 'configs/pkd/pkd_retinanet_digits.py': vals,
+               task.teacher: [52.0]}
     path = write_method_readme(methods['pkd'], task, results, [0, 1, 2], root=str(tmp_path))
     assert path == str(tmp_path / 'configs' / 'pkd' / 'README.md')
     text = Path(path).read_text()
     # mean 47.0, sample std 2.6 (sqrt(7)), delta +5.0 against the mean 42.0
     assert f'{statistics.stdev(vals):.1f}' == '2.6'
-    assert '| 47.0 ± 2.6 | +5.0 | 45.0 / 46.0 / 50.0 |' in text
-    assert '| 42.0 ± 2.0 | | 40.0 / 42.0 / 44.0 |' in text
+    # gap closed: +5.0 of the teacher's 52.0 - 42.0 = 10 points -> 50 %
+    assert '| 47.0 ± 2.6 | +5.0 | 50 % | 45.0 / 46.0 / 50.0 |' in text
+    assert '| 42.0 ± 2.0 | | | 40.0 / 42.0 / 44.0 |' in text
+    assert '| teacher | 52.0 | | | 52.0 |' in text
     # the recipe's first comment line (read from the checkout) is its description
     assert '| [`pkd_retinanet_digits.py`](../../configs/pkd/pkd_retinanet_digits.py) | ' \
         'PKD' in text
@@ -71,7 +76,8 @@ def test_readme_rewrite_keeps_the_hand_written_part(tmp_path):
                'configs/fgd/fgd_retinanet_digits.py': [42.0, 43.0]}
     write_method_readme(methods['fgd'], tasks['det'], results, [0, 1], root=str(tmp_path))
     text = readme.read_text()
-    assert 'placeholder' not in text and '| 42.5 ± 0.7 | +2.0 |' in text
+    # no teacher run: the gap-closed cell says so instead of a number
+    assert 'placeholder' not in text and '| 42.5 ± 0.7 | +2.0 | - |' in text
     assert text.endswith(f'{KEEP_MARKER}\n\n## COCO (published)\n\n| RetinaNet R50 | 40.7 |\n')
 
 

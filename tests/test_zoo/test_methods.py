@@ -52,7 +52,8 @@ def test_methods_come_from_the_metafiles():
     assert cwd == Method(
         key='cwd', name='CWD', loss='ChannelWiseDivergence', file='kd/losses/feature/cwd.py',
         task='det', paper=cwd.paper, url='https://arxiv.org/abs/2011.13256', about=cwd.about,
-        recipes=('configs/quickstart/cwd_retinanet_digits.py', ))
+        recipes=('configs/quickstart/cwd_retinanet_digits.py',
+                 'configs/quickstart/cwd_dense_kd_retinanet_digits.py'))
     assert '"Channel-wise Knowledge Distillation for Dense Prediction"' in cwd.paper
     assert methods['logits_lp'].recipes == ('configs/logits_lp/logits_mse_resnet_digits_cls.py',
                                             'configs/logits_lp/logits_l1_resnet_digits_cls.py')

@@ -42,11 +42,13 @@ import os.path as osp
 from kd.zoo import (
     ROOT,
     count_parameters,
+    final_metrics,
     finished_results,
     load_methods,
     load_tasks,
     log,
     run_grid,
+    scale,
     summary,
     write_metafile,
     write_method_readme,
@@ -97,6 +99,11 @@ def main() -> None:
         if recipes:
             results.update(run_grid([task.baseline] + recipes, args.seeds, args.jobs,
                                     osp.join(ROOT, task.work_dir), task.metric_key))
+            # the teacher's final validation (one run) for the gap-closed column
+            found = final_metrics(osp.dirname(osp.join(ROOT, task.teacher_ckpt)),
+                                  task.metric_key)
+            if found is not None:
+                results[task.teacher] = [found[task.metric_key] * scale(task.metric_key)]
     for method in chosen:
         task = tasks[method.task]
         log(f'wrote {write_method_readme(method, task, results, args.seeds)}')
