@@ -42,7 +42,7 @@ def _doc_rows():
 def test_every_coco_recipe_has_the_kd_hooks_and_loop(coco):
     recipes = {p: c for p, c in coco.items() if _is_recipe(c)}
     students = sorted(p for p, c in coco.items() if not _is_recipe(c))
-    assert len(coco) == 27 and len(recipes) == 23
+    assert len(coco) == 30 and len(recipes) == 26
     assert students == ['configs/detr_kd/dino_r18_student_coco.py',
                         'configs/ld/gfl_r18_student_coco.py',
                         'configs/rtdetr/rtdetr_r18vd_8xb2-72e_coco.py',
