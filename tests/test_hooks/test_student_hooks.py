@@ -129,6 +129,17 @@ def test_rtmdet_recipe_hooks_act_on_the_student(tiny_digits_det, tmp_path):
     assert 'CachedMosaic' not in names and names[2] == 'RandomResize'
     assert _wrapped(runner, 'PipelineSwitchHook')._has_switched
     _check_ema(runner, spy, tmp_path)
+    # resuming puts the raw weights back in the student and the average in the EMA model
+    raw = {k: v.clone() for k, v in runner.model.student.state_dict().items()}
+    averaged = _wrapped(runner, 'EMAHook').ema_model.module.state_dict()
+    cfg.resume, cfg.load_from = True, str(tmp_path / 'epoch_2.pth')
+    resumed = build_runner(cfg)
+    resumed.call_hook('before_run')
+    resumed.load_or_resume()
+    ema = _wrapped(resumed, 'EMAHook').ema_model.module.state_dict()
+    for key, value in resumed.model.student.state_dict().items():
+        assert torch.equal(value, raw[key]), key
+        assert torch.equal(ema[key], averaged[key]), key
 
 
 def test_yolox_recipe_hooks_act_on_the_student(tiny_digits_det, tmp_path, monkeypatch):
