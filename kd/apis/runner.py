@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Sequence
 
 from mmengine.config import Config, DictAction
 
 
-def load_config(path: str, cfg_options: Sequence[str] = (), work_dir: Optional[str] = None,
+def load_config(path: str, cfg_options: Sequence[str] = (), work_dir: str | None = None,
                 launcher: str = 'none') -> Config:
     """Read a config and apply the command-line overrides.
 

@@ -1,8 +1,6 @@
 """A shallow exit classifier (bottleneck convolutions, pooling, linear) for self-distillation."""
 from __future__ import annotations
 
-from typing import Optional
-
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
@@ -29,8 +27,8 @@ class ExitClassifierConnector(BaseModule):
         max_channels: cap on the doubled channel count (default: no cap).
     """
 
-    def __init__(self, in_channels: Optional[int] = None, out_features: Optional[int] = None,
-                 num_downsamples: int = 1, max_channels: Optional[int] = None,
+    def __init__(self, in_channels: int | None = None, out_features: int | None = None,
+                 num_downsamples: int = 1, max_channels: int | None = None,
                  init_cfg: dict | list | None = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if in_channels is None or out_features is None:

@@ -16,7 +16,7 @@ import io
 import os
 import os.path as osp
 import pickle
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -140,7 +140,7 @@ class CIFARDataset(BaseDataset):
 
     def __init__(self, data_root: str = 'data/cifar100', split: str = 'train',
                  num_classes: int = 100, pipeline: Sequence[dict | Callable] = (),
-                 num_negatives: int = 0, metainfo: Optional[Mapping] = None,
+                 num_negatives: int = 0, metainfo: Mapping | None = None,
                  **kwargs: Any) -> None:
         if num_classes not in CIFAR_LAYOUT:
             raise ValueError(f'num_classes must be 10 or 100, got {num_classes}')
@@ -151,8 +151,8 @@ class CIFARDataset(BaseDataset):
         self.split = split
         self.num_classes = num_classes
         self.num_negatives = int(num_negatives)
-        self._images: Optional[np.ndarray] = None
-        self._negatives: Optional[list] = None
+        self._images: np.ndarray | None = None
+        self._negatives: list | None = None
         super().__init__(ann_file='', metainfo=metainfo, data_root=data_root,
                          data_prefix={}, pipeline=list(pipeline), **kwargs)
 

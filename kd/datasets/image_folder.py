@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -52,11 +52,11 @@ class ImageFolderClsDataset(BaseDataset):
         ValueError: no image was found.
     """
 
-    def __init__(self, data_root: str, split: Optional[str] = None,
-                 classes: Optional[Sequence[str]] = None,
+    def __init__(self, data_root: str, split: str | None = None,
+                 classes: Sequence[str] | None = None,
                  extensions: Sequence[str] = IMG_EXTENSIONS,
                  pipeline: Sequence[dict | Callable] = (),
-                 metainfo: Optional[Mapping] = None, **kwargs: Any) -> None:
+                 metainfo: Mapping | None = None, **kwargs: Any) -> None:
         self.split = split
         self._classes = tuple(classes) if classes is not None else None
         self.extensions = tuple(e.lower() for e in extensions)

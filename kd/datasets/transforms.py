@@ -5,7 +5,7 @@ accepts them); each also exposes ``transform(results)`` like MMCV transforms.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -20,10 +20,10 @@ class _Transform:
     #: draws random numbers (a teacher output cache refuses such training pipelines)
     is_random = False
 
-    def transform(self, results: dict) -> Optional[dict]:
+    def transform(self, results: dict) -> dict | None:
         raise NotImplementedError
 
-    def __call__(self, results: dict) -> Optional[dict]:
+    def __call__(self, results: dict) -> dict | None:
         return self.transform(results)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import os.path as osp
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -120,7 +120,7 @@ class UnlabeledImageDataset(BaseDataset):
             (``data_root``, ``data_prefix=dict(img=...)``, ``pipeline``).
     """
 
-    def __init__(self, ann_file: str = '', metainfo: Optional[dict] = None,
+    def __init__(self, ann_file: str = '', metainfo: dict | None = None,
                  suffixes: Sequence[str] = IMAGE_SUFFIXES, **kwargs) -> None:
         self.suffixes = tuple(s.lower() for s in suffixes)
         kwargs.setdefault('data_prefix', dict(img=''))

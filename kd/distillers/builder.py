@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import os.path as osp
-from typing import Any, Optional, Tuple
+from typing import Any
 
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
@@ -13,8 +13,8 @@ from kd.utils.checkpoint import load_checkpoint_file
 from kd.utils.config import resolve_config_path
 
 
-def model_cfg_and_scope(spec: Any, base_dir: Optional[str] = None,
-                        what: str = 'model') -> Tuple[dict, Optional[str], Optional[Config]]:
+def model_cfg_and_scope(spec: Any, base_dir: str | None = None,
+                        what: str = 'model') -> tuple[dict, str | None, Config | None]:
     """Return ``(model_cfg, default_scope, full_config)`` for a model spec.
 
     ``spec`` is either a model config dict (``_base_.model``) or
@@ -35,7 +35,7 @@ def model_cfg_and_scope(spec: Any, base_dir: Optional[str] = None,
         f'got {type(spec).__name__}: {spec!r:.200}')
 
 
-def build_model(cfg: dict, scope: Optional[str]) -> nn.Module:
+def build_model(cfg: dict, scope: str | None) -> nn.Module:
     """Build a model config under ``scope`` (its own config's default scope)."""
     scope = scope or current_scope()
     if scope:
@@ -45,7 +45,7 @@ def build_model(cfg: dict, scope: Optional[str]) -> nn.Module:
                                       default=scope))
 
 
-def load_teacher_weights(teacher: nn.Module, checkpoint: str, base_dir: Optional[str] = None,
+def load_teacher_weights(teacher: nn.Module, checkpoint: str, base_dir: str | None = None,
                          strict: bool = True, allow_unsafe: bool = False) -> dict:
     """Load ``checkpoint`` into ``teacher``, strictly.
 
@@ -116,7 +116,7 @@ def load_teacher_weights(teacher: nn.Module, checkpoint: str, base_dir: Optional
     return data.get('meta', {}) if isinstance(data, dict) else {}
 
 
-def load_model_file(spec: dict, base_dir: Optional[str] = None) -> nn.Module:
+def load_model_file(spec: dict, base_dir: str | None = None) -> nn.Module:
     """A whole pickled model (e.g. a pruned network no config can describe).
 
     ``spec = dict(model_file=PATH, allow_unsafe_unpickle=True)``. Unpickling a

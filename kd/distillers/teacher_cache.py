@@ -27,14 +27,14 @@ Rules (see ``docs/architecture.md``, "Teacher output cache"):
 from __future__ import annotations
 
 import os.path as osp
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
 
 CACHE_VERSION = 1
 
-def sample_indices(data_samples: Optional[Sequence[Any]]) -> List[int]:
+def sample_indices(data_samples: Sequence[Any] | None) -> list[int]:
     """``sample_idx`` of every data sample (data elements or dicts), or a ``ValueError``."""
     if not data_samples:
         raise ValueError('the teacher cache needs the batch\'s data samples (with '
@@ -85,11 +85,11 @@ class TeacherOutputCache:
         fingerprint: what the records were made from; a stored file must match.
     """
 
-    def __init__(self, path: str, entries: Sequence[str], fingerprint: Dict[str, Any]) -> None:
+    def __init__(self, path: str, entries: Sequence[str], fingerprint: dict[str, Any]) -> None:
         self.path = rank_path(str(path))
         self.entries = list(entries)
         self.fingerprint = dict(fingerprint)
-        self.store: Dict[str, Dict[int, Tensor]] = {e: {} for e in self.entries}
+        self.store: dict[str, dict[int, Tensor]] = {e: {} for e in self.entries}
         self.hits = 0        # batches served from the cache
         self.misses = 0      # batches the teacher ran for
         self.dirty = False   # records added since the last save
@@ -105,7 +105,7 @@ class TeacherOutputCache:
         """Whether every entry has a record for every index."""
         return all(i in self.store[e] for e in self.entries for i in indices)
 
-    def get(self, indices: Sequence[int], device: Any = None) -> Dict[str, Tensor]:
+    def get(self, indices: Sequence[int], device: Any = None) -> dict[str, Tensor]:
         """Stacked records ``(len(indices), ...)`` per entry, on ``device``."""
         out = {}
         for e in self.entries:
@@ -113,7 +113,7 @@ class TeacherOutputCache:
             out[e] = batch.to(device, non_blocking=True) if device is not None else batch
         return out
 
-    def put(self, indices: Sequence[int], records: Dict[str, Any]) -> None:
+    def put(self, indices: Sequence[int], records: dict[str, Any]) -> None:
         """Store each entry's batch record row by row (on the CPU)."""
         for e in self.entries:
             record = records[e]
@@ -133,7 +133,7 @@ class TeacherOutputCache:
         self.dirty = True
 
     # ------------------------------------------------------------ file I/O
-    def state(self) -> Dict[str, Any]:
+    def state(self) -> dict[str, Any]:
         entries = {}
         for e in self.entries:
             keys = sorted(self.store[e])
@@ -142,7 +142,7 @@ class TeacherOutputCache:
                 values=torch.stack([self.store[e][k] for k in keys]) if keys else None)
         return dict(version=CACHE_VERSION, fingerprint=self.fingerprint, entries=entries)
 
-    def save(self, path: Optional[str] = None) -> str:
+    def save(self, path: str | None = None) -> str:
         """Write the cache atomically; returns the path written."""
         from kd.utils.atomic import atomic_torch_save
         path = path or self.path
@@ -150,7 +150,7 @@ class TeacherOutputCache:
         self.dirty = False
         return path
 
-    def load(self, path: Optional[str] = None) -> bool:
+    def load(self, path: str | None = None) -> bool:
         """Read the file if it exists (``False`` when there is none)."""
         path = path or self.path
         if not osp.isfile(path):
@@ -185,7 +185,7 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def open_cache(teacher: Any, entries: Dict[str, Any]) -> TeacherOutputCache:
+def open_cache(teacher: Any, entries: dict[str, Any]) -> TeacherOutputCache:
     """The cache of a frozen ``teacher`` (``teacher.cache_cfg``) for ``entries``, read from disk.
 
     Refuses entries with several levels (the cache stores one tensor per sample).

@@ -54,7 +54,7 @@ clipping, a DistributedDataParallel model (two backward passes per forward).
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import torch
 from mmengine.optim import OptimWrapper
@@ -97,7 +97,7 @@ class DOTOptimWrapper(OptimWrapper):
             raise ValueError(f'DOTOptimWrapper: delta must be >= 0, got {delta}')
         self.delta = float(delta)
         self.distill_prefix = distill_prefix
-        self._captured: Optional[Dict[str, Any]] = None
+        self._captured: dict[str, Any] | None = None
         self._watched: set = set()
 
     # ------------------------------------------------------------------ losses
@@ -122,16 +122,16 @@ class DOTOptimWrapper(OptimWrapper):
         with super().optim_context(model):
             yield
 
-    def split_losses(self, losses: Optional[Dict[str, Any]]
-                     ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+    def split_losses(self, losses: dict[str, Any] | None
+                     ) -> tuple[Tensor | None, Tensor | None]:
         """``(task, distill)`` sums of a loss dict (None for a part that is absent).
 
         ``distill``: every ``distill_prefix`` value; ``task``: every other value
         whose key contains ``loss`` (``student.loss_cls``, ``teacher.*loss*``).
         Each value counts by its mean, lists summed, as kd's ``parse_losses`` does.
         """
-        task: List[Tensor] = []
-        distill: List[Tensor] = []
+        task: list[Tensor] = []
+        distill: list[Tensor] = []
         for key, value in (losses or {}).items():
             values = value if isinstance(value, (list, tuple)) else [value]
             values = [v.mean() for v in values if isinstance(v, Tensor) and v.requires_grad]
@@ -142,9 +142,9 @@ class DOTOptimWrapper(OptimWrapper):
         return (sum(task) if task else None), (sum(distill) if distill else None)
 
     # ------------------------------------------------------------------ update
-    def update_params(self, loss: Tensor, step_kwargs: Optional[Dict] = None,
-                      zero_kwargs: Optional[Dict] = None,
-                      distill_loss: Optional[Tensor] = None) -> None:
+    def update_params(self, loss: Tensor, step_kwargs: dict | None = None,
+                      zero_kwargs: dict | None = None,
+                      distill_loss: Tensor | None = None) -> None:
         """One DOT step from the total ``loss``.
 
         Args:
@@ -177,7 +177,7 @@ class DOTOptimWrapper(OptimWrapper):
                   for g in self.optimizer.param_groups]
         flat = [p for ps in groups for p in ps]
         self.optimizer.zero_grad(set_to_none=True)
-        kd_grads: List[Optional[Tensor]] = [None] * len(flat)
+        kd_grads: list[Tensor | None] = [None] * len(flat)
         if kd is not None:
             kd_grads = list(torch.autograd.grad(kd, flat, retain_graph=task is not None,
                                                 allow_unused=True))
@@ -189,7 +189,7 @@ class DOTOptimWrapper(OptimWrapper):
         self.optimizer.zero_grad(set_to_none=True)
 
     @torch.no_grad()
-    def _dot_step(self, groups: List[List[Tensor]], kd_grads: List[Optional[Tensor]]) -> None:
+    def _dot_step(self, groups: list[list[Tensor]], kd_grads: list[Tensor | None]) -> None:
         i = 0
         for group, params in zip(self.optimizer.param_groups, groups):
             lr, wd = group['lr'], group['weight_decay']

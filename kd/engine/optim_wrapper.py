@@ -1,8 +1,6 @@
 """An optimizer wrapper that skips steps whose loss is not finite."""
 from __future__ import annotations
 
-from typing import Dict, Optional
-
 import torch
 import torch.distributed as dist
 from mmengine.logging import print_log
@@ -37,8 +35,8 @@ class SkipNonFiniteOptimWrapper(OptimWrapper):
             dist.all_reduce(finite, op=dist.ReduceOp.MIN)
         return bool(finite.item() > 0)
 
-    def update_params(self, loss: torch.Tensor, step_kwargs: Optional[Dict] = None,
-                      zero_kwargs: Optional[Dict] = None) -> None:
+    def update_params(self, loss: torch.Tensor, step_kwargs: dict | None = None,
+                      zero_kwargs: dict | None = None) -> None:
         if not self._all_finite(loss):
             self.skipped_steps += 1
             self.zero_grad(**(zero_kwargs or {}))

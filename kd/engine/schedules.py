@@ -20,7 +20,6 @@ Every type takes an optional linear warm-up over the first ``warmup`` steps
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 SCHEDULE_TYPES = ('constant', 'linear', 'cosine', 'step')
 _KEYS = {
@@ -80,7 +79,7 @@ def validate_schedule(cfg: dict, where: str = 'schedule') -> dict:
     return cfg
 
 
-def schedule_factor(cfg: dict, step: int, total: Optional[int]) -> float:
+def schedule_factor(cfg: dict, step: int, total: int | None) -> float:
     """The factor of a validated schedule at ``step`` of a run of ``total`` steps.
 
     ``step`` and ``total`` are iterations, or epochs for ``by_epoch=True``
@@ -111,8 +110,8 @@ def schedule_factor(cfg: dict, step: int, total: Optional[int]) -> float:
     return factor
 
 
-def progress_factor(cfg: dict, iteration: int, epoch: int, max_iters: Optional[int],
-                    max_epochs: Optional[int]) -> float:
+def progress_factor(cfg: dict, iteration: int, epoch: int, max_iters: int | None,
+                    max_epochs: int | None) -> float:
     """``schedule_factor`` at the runner's progress, by iteration or by epoch."""
     if cfg['by_epoch']:
         return schedule_factor(cfg, epoch, max_epochs)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-from typing import Dict, List, Union
 
 import torch
 from mmengine.evaluator import Evaluator
@@ -30,13 +29,13 @@ class DistillValLoop(ValLoop):
         evaluate_teacher: run the teacher at all.
     """
 
-    def __init__(self, runner, dataloader: Union[DataLoader, Dict],
-                 evaluator: Union[Evaluator, Dict, List], fp16: bool = False,
+    def __init__(self, runner, dataloader: DataLoader | dict,
+                 evaluator: Evaluator | dict | list, fp16: bool = False,
                  evaluate_teacher: bool = True) -> None:
         evaluator_cfg = copy.deepcopy(evaluator) if isinstance(evaluator, (dict, list)) else None
         super().__init__(runner, dataloader, evaluator, fp16)
         self.evaluate_teacher = evaluate_teacher
-        self._teacher_metrics: Dict[str, float] = {}
+        self._teacher_metrics: dict[str, float] = {}
         self._teacher_evaluator = None
         if evaluate_teacher:
             if evaluator_cfg is None:
@@ -45,7 +44,7 @@ class DistillValLoop(ValLoop):
             self._teacher_evaluator = runner.build_evaluator(evaluator_cfg)
             self._teacher_evaluator.dataset_meta = self.evaluator.dataset_meta
 
-    def _teachers(self) -> Dict[str, torch.nn.Module]:
+    def _teachers(self) -> dict[str, torch.nn.Module]:
         """``{prefix: teacher}``: ``teacher/`` for one, ``teacher/<name>/`` for several."""
         model = self.runner.model
         model = model.module if is_model_wrapper(model) else model
@@ -56,13 +55,13 @@ class DistillValLoop(ValLoop):
         return {'teacher/': teacher} if teacher is not None else {}
 
     @torch.no_grad()
-    def _run_teacher(self) -> Dict[str, float]:
+    def _run_teacher(self) -> dict[str, float]:
         teachers = self._teachers()
         if not teachers:
             print_log('DistillValLoop: the model has no teacher; only the student is '
                       'evaluated', logger='current')
             return {}
-        results: Dict[str, float] = {}
+        results: dict[str, float] = {}
         for prefix, teacher in teachers.items():
             for data_batch in self.dataloader:
                 outputs = teacher.val_step(data_batch)

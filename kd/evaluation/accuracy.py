@@ -1,7 +1,7 @@
 """Top-k classification accuracy."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Sequence
 
 import torch
 from mmengine.evaluator import BaseMetric
@@ -10,7 +10,7 @@ from mmengine.structures import BaseDataElement
 from kd.registry import METRICS
 
 
-def _field(sample: Union[dict, BaseDataElement], key: str, index: int) -> Any:
+def _field(sample: dict | BaseDataElement, key: str, index: int) -> Any:
     """Read ``key`` from a data sample given as a dict or a data element."""
     if isinstance(sample, BaseDataElement):
         sample = sample.to_dict()
@@ -35,19 +35,19 @@ class Accuracy(BaseMetric):
         prefix: key prefix; defaults to ``'accuracy'``.
     """
 
-    default_prefix: Optional[str] = 'accuracy'
+    default_prefix: str | None = 'accuracy'
 
     def __init__(self,
-                 topk: Union[int, Sequence[int]] = (1, 5),
+                 topk: int | Sequence[int] = (1, 5),
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+                 prefix: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         topk = (topk, ) if isinstance(topk, int) else tuple(topk)
         if not topk or any(k < 1 for k in topk):
             raise ValueError(f'topk values must be >= 1, got {topk}')
         self.topk = topk
 
-    def process(self, data_batch: Any, data_samples: Sequence[Union[dict, BaseDataElement]]
+    def process(self, data_batch: Any, data_samples: Sequence[dict | BaseDataElement]
                 ) -> None:
         """Store the score vector and the label of each predicted sample."""
         for i, sample in enumerate(data_samples):

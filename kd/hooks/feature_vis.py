@@ -1,7 +1,7 @@
 """Log teacher / student feature maps of the distill entries as images during training."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
@@ -41,7 +41,7 @@ class FeatureVisualizationHook(Hook):
 
     priority = 'LOW'
 
-    def __init__(self, interval: int = 500, entries: Optional[Sequence[str]] = None,
+    def __init__(self, interval: int = 500, entries: Sequence[str] | None = None,
                  prefix: str = 'features') -> None:
         self.interval = int(interval)
         self.entries = list(entries) if entries is not None else None

@@ -1,8 +1,6 @@
 """Stop distillation after a given iteration or epoch."""
 from __future__ import annotations
 
-from typing import Optional
-
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -25,8 +23,8 @@ class StopDistillHook(Hook):
 
     priority = 'HIGH'  # before the iteration's forward
 
-    def __init__(self, stop_iter: Optional[int] = None,
-                 stop_epoch: Optional[int] = None) -> None:
+    def __init__(self, stop_iter: int | None = None,
+                 stop_epoch: int | None = None) -> None:
         if (stop_iter is None) == (stop_epoch is None):
             raise ValueError('StopDistillHook needs exactly one of stop_iter or stop_epoch')
         for name, value in (('stop_iter', stop_iter), ('stop_epoch', stop_epoch)):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os.path as osp
-from typing import Optional
 
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
@@ -15,7 +14,7 @@ from kd.utils.export import student_state_dict
 from .student_hook import hooks_needing_the_student
 
 
-def averaged_student_state(runner) -> Optional[dict]:
+def averaged_student_state(runner) -> dict | None:
     """The student's averaged weights kept by one of ``runner``'s hooks, if any."""
     for hook in runner.hooks:
         exported = getattr(hook, 'exported_student_state', None)
@@ -47,9 +46,9 @@ class StudentCheckpointHook(Hook):
 
     priority = 'VERY_LOW'  # after CheckpointHook
 
-    def __init__(self, out_dir: Optional[str] = None) -> None:
+    def __init__(self, out_dir: str | None = None) -> None:
         self.out_dir = out_dir
-        self._best_seen: Optional[str] = None
+        self._best_seen: str | None = None
 
     def _write(self, runner, name: str) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model

@@ -37,7 +37,7 @@ inner hook's class priority is the default.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -131,7 +131,7 @@ class StudentHook(Hook):
     def get_triggered_stages(self) -> list:
         return self.hook.get_triggered_stages()
 
-    def exported_student_state(self) -> Optional[dict]:
+    def exported_student_state(self) -> dict | None:
         """The averaged student's weights when the wrapped hook keeps an EMA model.
 
         ``kd.StudentCheckpointHook`` writes these instead of the raw weights.

@@ -1,7 +1,7 @@
 """Small helpers shared by the distillation losses."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
@@ -30,7 +30,7 @@ def _label_of(sample: Any, index: int) -> Any:
 
 
 def labels_from_data_samples(data_samples: Sequence[Any],
-                             device: Optional[torch.device] = None) -> Tensor:
+                             device: torch.device | None = None) -> Tensor:
     """Collect one class index per sample into an int64 tensor ``(N,)``.
 
     Args:
@@ -60,8 +60,8 @@ def labels_from_data_samples(data_samples: Sequence[Any],
     return out if device is None else out.to(device)
 
 
-def resolve_labels(name: str, logits: Tensor, data_samples: Optional[Sequence[Any]],
-                   gt_labels: Optional[Tensor]) -> Tensor:
+def resolve_labels(name: str, logits: Tensor, data_samples: Sequence[Any] | None,
+                   gt_labels: Tensor | None) -> Tensor:
     """Labels for a loss that needs them: ``gt_labels`` if given, else from the samples.
 
     Args:

@@ -1,7 +1,7 @@
 """Data preprocessor of the ``kd`` classifiers."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 from mmengine.model import BaseDataPreprocessor
@@ -29,8 +29,8 @@ class ClsDataPreprocessor(BaseDataPreprocessor):
     """
 
     def __init__(self,
-                 mean: Optional[Sequence[float]] = None,
-                 std: Optional[Sequence[float]] = None,
+                 mean: Sequence[float] | None = None,
+                 std: Sequence[float] | None = None,
                  bgr_to_rgb: bool = False,
                  non_blocking: bool = False) -> None:
         super().__init__(non_blocking=non_blocking)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import difflib
 import os
 import os.path as osp
-from typing import Optional
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -42,7 +41,7 @@ def _suggest(path: str) -> str:
     return f' Closest names in {parent}: {", ".join(close)}.' if close else ''
 
 
-def resolve_config_path(path: str, base_dir: Optional[str] = None) -> str:
+def resolve_config_path(path: str, base_dir: str | None = None) -> str:
     """Turn a config reference into an existing file path.
 
     Args:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Optional
 
 import torch
 
@@ -23,7 +22,7 @@ def student_state_dict(state_dict: dict) -> 'OrderedDict[str, torch.Tensor]':
     return student
 
 
-def export_student_checkpoint(src: dict, meta_extra: Optional[dict] = None) -> dict:
+def export_student_checkpoint(src: dict, meta_extra: dict | None = None) -> dict:
     """A checkpoint dict holding only the student's weights and the meta.
 
     Args:

@@ -27,7 +27,7 @@ renders off-screen through its Agg canvas; pyplot is not used.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -42,13 +42,13 @@ class FeaturePair:
     """One entry/level: the first image's student (after connector) and teacher records."""
 
     entry: str
-    level: Optional[str]
+    level: str | None
     student: Tensor
     teacher: Tensor
     loss_type: str = ''
     connector: bool = True                  # the student went through a connector
-    mask: Optional[Tensor] = None           # FGD foreground mask (H, W)
-    notes: List[str] = field(default_factory=list)
+    mask: Tensor | None = None           # FGD foreground mask (H, W)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -71,7 +71,7 @@ def first_sample(batch: Any) -> Any:
     return batch
 
 
-def _leaves(record: Any) -> List[Any]:
+def _leaves(record: Any) -> list[Any]:
     if isinstance(record, (list, tuple)):
         return [leaf for item in record for leaf in _leaves(item)]
     return [record]
@@ -163,7 +163,7 @@ def collect_features(distiller: nn.Module, inputs: Tensor, data_samples: list | 
     return pairs
 
 
-def input_to_image(inputs: Tensor, data_preprocessor: Optional[nn.Module] = None) -> np.ndarray:
+def input_to_image(inputs: Tensor, data_preprocessor: nn.Module | None = None) -> np.ndarray:
     """Undo the preprocessor's normalisation of one ``(C, H, W)`` input: RGB uint8 (H, W, 3).
 
     The preprocessor has already put the channels in the model's order (RGB for
@@ -191,7 +191,7 @@ def _heat(x: Tensor) -> Tensor:
     return x.abs() if x.dim() == 2 else x
 
 
-def render_pair(pair: FeaturePair, image: Optional[np.ndarray] = None,
+def render_pair(pair: FeaturePair, image: np.ndarray | None = None,
                 dpi: int = 100) -> np.ndarray:
     """Draw one entry/level as an RGB uint8 array (see the module docstring)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -10,7 +10,6 @@ import glob
 import os
 import os.path as osp
 import statistics
-from typing import Optional
 
 from .methods import Method, Task, paper_title
 from .runs import ROOT, describe, log, mean_std, run_name
@@ -99,7 +98,7 @@ def write_method_readme(method: Method, task: Task, results: dict, seeds: list[i
     return path
 
 
-def count_parameters(config: str) -> Optional[int]:
+def count_parameters(config: str) -> int | None:
     """Parameters of the student a recipe trains, or None when it cannot be built here."""
     try:
         from mmengine.registry import DefaultScope
@@ -135,7 +134,7 @@ def collection(method: Method, task: Task, root: str = ROOT) -> dict:
 
 
 def write_metafile(method: Method, task: Task, results: dict, seeds: list[int],
-                   params: Optional[dict] = None, root: str = ROOT) -> str:
+                   params: dict | None = None, root: str = ROOT) -> str:
     """Write ``<root>/configs/<key>/metafile.yml`` for the recipes found in ``results``.
 
     One model per measured recipe: the mean metric over ``seeds``, the seed-0

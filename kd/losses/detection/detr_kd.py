@@ -70,7 +70,7 @@ References:
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -111,7 +111,7 @@ def generalized_iou(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-7) -> torc
     return iou - (enclose - union) / enclose.clamp(min=eps)
 
 
-def _unpack(record, side: str) -> Tuple[torch.Tensor, torch.Tensor]:
+def _unpack(record, side: str) -> tuple[torch.Tensor, torch.Tensor]:
     """``(cls_scores, bbox_preds)`` as ``(L, N, Q, C)`` and ``(L, N, Q, 4)``."""
     if isinstance(record, torch.Tensor) or not isinstance(record, (tuple, list)) \
             or len(record) < 2 or not all(isinstance(r, torch.Tensor) for r in record[:2]):
@@ -165,13 +165,13 @@ class DETRDistillLoss(nn.Module):
     shape_check = 'none'  # student and teacher may differ in layers and queries
 
     def __init__(self,
-                 num_queries: Optional[int] = None,
+                 num_queries: int | None = None,
                  score_thr: float = 0.3,
-                 topk: Optional[int] = None,
+                 topk: int | None = None,
                  per_layer: bool = False,
                  use_sigmoid: bool = True,
                  unmatched: str = 'background',
-                 match_cost: Optional[Dict[str, float]] = None,
+                 match_cost: dict[str, float] | None = None,
                  alpha: float = 0.25,
                  focal_gamma: float = 2.0,
                  gamma: float = 2.0,
@@ -215,7 +215,7 @@ class DETRDistillLoss(nn.Module):
             return logits.sigmoid()
         return logits.softmax(-1)[..., :-1]
 
-    def select_targets(self, t_prob: torch.Tensor) -> List[torch.Tensor]:
+    def select_targets(self, t_prob: torch.Tensor) -> list[torch.Tensor]:
         """Per image, the indices of the teacher queries that become targets."""
         scores = t_prob.max(-1).values
         targets = []
@@ -254,7 +254,7 @@ class DETRDistillLoss(nn.Module):
 
     @staticmethod
     def hungarian(cost: torch.Tensor, targets: Sequence[torch.Tensor]
-                  ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Assign, per image, student queries to that image's targets.
 
         Args:
@@ -295,7 +295,7 @@ class DETRDistillLoss(nn.Module):
     # --------------------------------------------------------------- losses
     def _layer_loss(self, s_cls: torch.Tensor, s_box: torch.Tensor, t_cls: torch.Tensor,
                     t_prob: torch.Tensor, t_score: torch.Tensor, t_box: torch.Tensor,
-                    pairs: Tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
+                    pairs: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
         b, si, ti = pairs
         n, q = s_cls.shape[:2]
         matched = s_cls.new_zeros((n, q), dtype=torch.bool)

@@ -121,7 +121,7 @@ Arguments:
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -132,7 +132,7 @@ from kd.registry import MODELS
 __all__ = ['FGDLoss', 'fgd_masks', 'fgd_attention', 'FGD_HYPER_PARAMETERS']
 
 # the authors' released configs, per detector family (see the module docstring)
-FGD_HYPER_PARAMETERS: Dict[str, dict] = {
+FGD_HYPER_PARAMETERS: dict[str, dict] = {
     'retinanet': dict(alpha_fgd=1e-3, beta_fgd=5e-4, gamma_fgd=5e-4, lambda_fgd=5e-6, temp=0.5),
     'gfl': dict(alpha_fgd=1e-3, beta_fgd=5e-4, gamma_fgd=5e-4, lambda_fgd=5e-6, temp=0.5),
     'solo': dict(alpha_fgd=1e-3, beta_fgd=5e-4, gamma_fgd=5e-4, lambda_fgd=5e-6, temp=0.5),
@@ -149,7 +149,7 @@ _SHAPE_KEYS = ('img_shape', 'batch_input_shape', 'pad_shape')
 
 
 # ----------------------------------------------------------------------- masks
-def _scaled_box_cells(boxes: Tensor, img_hw: Tensor, feat_hw: Tuple[int, int]):
+def _scaled_box_cells(boxes: Tensor, img_hw: Tensor, feat_hw: tuple[int, int]):
     """Cell ranges ``(hmin, hmax, wmin, wmax)`` (inclusive, unclipped) and weights.
 
     ``boxes`` (M, 4) and ``img_hw`` (M, 2) hold every box of the batch and the
@@ -170,7 +170,7 @@ def _scaled_box_cells(boxes: Tensor, img_hw: Tensor, feat_hw: Tuple[int, int]):
 
 
 def _flatten_boxes(boxes: Sequence[Tensor], img_shapes: Sequence[Sequence[int]],
-                   device: torch.device) -> Tuple[Tensor, Tensor, Tensor, List[int]]:
+                   device: torch.device) -> tuple[Tensor, Tensor, Tensor, list[int]]:
     counts = [int(b.shape[0]) for b in boxes]
     dtype = torch.float32
     for b in boxes:
@@ -191,8 +191,8 @@ def _background(fg: Tensor) -> Tensor:
 
 
 def fgd_masks(boxes: Sequence[Tensor], img_shapes: Sequence[Sequence[int]],
-              feat_hw: Tuple[int, int], impl: str = 'rows',
-              device: Optional[torch.device] = None) -> Tuple[Tensor, Tensor]:
+              feat_hw: tuple[int, int], impl: str = 'rows',
+              device: torch.device | None = None) -> tuple[Tensor, Tensor]:
     """FGD's foreground and background masks, vectorised over images and boxes.
 
     Args:
@@ -292,7 +292,7 @@ def _paint_dense(n, h, w, image, counts, hmin, hmax, wmin, wmax, weight) -> Tens
 
 
 # ------------------------------------------------------------------- attention
-def fgd_attention(feature: Tensor, temp: float) -> Tuple[Tensor, Tensor]:
+def fgd_attention(feature: Tensor, temp: float) -> tuple[Tensor, Tensor]:
     """FGD's attention of a feature (N, C, H, W) with temperature ``temp``.
 
     Returns ``(spatial, channel)``: ``H W softmax_hw(mean_c |F| / T)`` of shape
@@ -354,8 +354,8 @@ class FGDLoss(nn.Module):
     # same-shape check.
     shape_check = 'none'
 
-    def __init__(self, student_channels: Optional[int] = None,
-                 teacher_channels: Optional[int] = None, temp: float = 0.5,
+    def __init__(self, student_channels: int | None = None,
+                 teacher_channels: int | None = None, temp: float = 0.5,
                  alpha_fgd: float = 1e-3, beta_fgd: float = 5e-4, gamma_fgd: float = 5e-4,
                  lambda_fgd: float = 5e-6, loss_weight: float = 1.0,
                  box_scale_shape: str = 'img_shape', mask_impl: str = 'rows') -> None:
@@ -393,7 +393,7 @@ class FGDLoss(nn.Module):
                       if self.student_channels != t else None)
         self.student_gc = GlobalContextBlock(t)
         self.teacher_gc = GlobalContextBlock(t)
-        self.last_terms: Dict[str, Tensor] = {}
+        self.last_terms: dict[str, Tensor] = {}
 
     # -------------------------------------------------------------- inputs
     def boxes_from_data_samples(self, data_samples, n: int):

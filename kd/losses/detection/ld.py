@@ -97,7 +97,7 @@ Args:
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Sequence
 
 import torch
 import torch.nn as nn
@@ -111,7 +111,7 @@ NORMALIZE = ('sum', 'mean')
 
 
 def ld_regions(anchors: Tensor, num_level_anchors: Sequence[int], gts: Tensor, topk: int = 9,
-               alpha_vlr: float = 0.25) -> Tuple[Tensor, Tensor]:
+               alpha_vlr: float = 0.25) -> tuple[Tensor, Tensor]:
     """Main region (ATSS positives) and VLR of one image.
 
     Args:
@@ -133,7 +133,7 @@ def ld_regions(anchors: Tensor, num_level_anchors: Sequence[int], gts: Tensor, t
 
 def ld_regions_batch(anchors: Tensor, num_level_anchors: Sequence[int], gts: Tensor,
                      gt_mask: Tensor, valid: Tensor, topk: int = 9,
-                     alpha_vlr: float = 0.25) -> Tuple[Tensor, Tensor]:
+                     alpha_vlr: float = 0.25) -> tuple[Tensor, Tensor]:
     """:func:`ld_regions` for a whole batch at once, without a loop over images.
 
     Args:
@@ -259,7 +259,7 @@ class LDLoss(nn.Module):
         self.vlr_exclude_pos = vlr_exclude_pos
 
     # ------------------------------------------------------------------ inputs
-    def _split(self, record: Any, side: str) -> Tuple[Optional[List[Tensor]], List[Tensor]]:
+    def _split(self, record: Any, side: str) -> tuple[list[Tensor] | None, list[Tensor]]:
         """``(cls_scores, bbox_preds)`` lists from a head output or a bbox_preds list."""
         hint = ("record the whole head output, dict(source='bbox_head'), with levelwise=False "
                 "in the distill entry")
@@ -281,7 +281,7 @@ class LDLoss(nn.Module):
                              f'cls_scores: {hint} (not index=1), or set pos_weight=\'none\'.')
         return cls, reg
 
-    def _check(self, s_reg: List[Tensor], t_reg: List[Tensor]) -> None:
+    def _check(self, s_reg: list[Tensor], t_reg: list[Tensor]) -> None:
         if len(s_reg) != len(t_reg):
             raise ValueError(f'LDLoss: {len(s_reg)} student levels vs {len(t_reg)} teacher '
                              'levels')
@@ -303,13 +303,13 @@ class LDLoss(nn.Module):
                     f'{self.reg_max}; is reg_max the heads\' value and is this the '
                     'bbox_preds record (bbox_head output index 1)?')
 
-    def _flat(self, levels: List[Tensor], width: int) -> Tensor:
+    def _flat(self, levels: list[Tensor], width: int) -> Tensor:
         n = levels[0].shape[0]
         return torch.cat([x.permute(0, 2, 3, 1).reshape(n, -1, width) for x in levels], 1)
 
     # --------------------------------------------------------------- regions
-    def regions(self, featmap_sizes: List[Tuple[int, int]], data_samples: Sequence[Any],
-                device: torch.device) -> Tuple[Tensor, Tensor]:
+    def regions(self, featmap_sizes: list[tuple[int, int]], data_samples: Sequence[Any],
+                device: torch.device) -> tuple[Tensor, Tensor]:
         """Main-region mask and VLR weights ``(N, M)`` over all anchors of a batch."""
         mlvl = self.prior_generator.grid_priors(featmap_sizes, device=device)
         anchors = torch.cat(mlvl, 0).float()
@@ -343,7 +343,7 @@ class LDLoss(nn.Module):
         return kl.mean(-1).mean(-1) * self.tau ** 2
 
     # ---------------------------------------------------------------- forward
-    def forward(self, student: Any, teacher: Any, data_samples: Optional[list] = None) -> Tensor:
+    def forward(self, student: Any, teacher: Any, data_samples: list | None = None) -> Tensor:
         s_cls, s_reg = self._split(student, 'student')
         t_cls, t_reg = self._split(teacher, 'teacher')
         self._check(s_reg, t_reg)

@@ -73,7 +73,7 @@ Args:
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -88,7 +88,7 @@ Levels = Union[torch.Tensor, Sequence[torch.Tensor]]
 class YOLOObjectnessKDLoss(nn.Module):
     """Teacher-objectness-gated distillation of YOLOv3 outputs (see module doc)."""
 
-    def __init__(self, num_anchors: int = 3, num_classes: Optional[int] = None,
+    def __init__(self, num_anchors: int = 3, num_classes: int | None = None,
                  layout: str = 'yolov3',
                  wh_loss: str = 'l1', obj_target: str = 'soft', reduction: str = 'mean',
                  reg_weight: float = 1.0, cls_weight: float = 1.0, obj_weight: float = 1.0,

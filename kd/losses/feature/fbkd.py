@@ -51,8 +51,6 @@ Arguments:
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from mmcv.cnn import NonLocal2d
 from torch import Tensor, nn
@@ -97,7 +95,7 @@ class FBKDLoss(nn.Module):
         loss_weight: factor applied to the loss.
     """
 
-    def __init__(self, in_channels: Optional[int] = None, reduction: int = 2,
+    def __init__(self, in_channels: int | None = None, reduction: int = 2,
                  mode: str = 'dot_product', sub_sample: bool = False, maxpool_stride: int = 2,
                  spatial_t: float = 0.5, mask_l2_weight: float = 7e-5,
                  channel_weight: float = 4e-3, spatial_weight: float = 4e-3,

@@ -34,8 +34,6 @@ Arguments:
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -43,8 +41,8 @@ from torch import Tensor, nn
 from kd.registry import MODELS
 
 
-def _resolve(name: str, value: Optional[int], alias_name: str,
-             alias: Optional[int]) -> Optional[int]:
+def _resolve(name: str, value: int | None, alias_name: str,
+             alias: int | None) -> int | None:
     if value is not None and alias is not None and value != alias:
         raise ValueError(f'MGDLoss: {name}={value} and its alias {alias_name}={alias} '
                          f'disagree; set only one of them.')
@@ -71,11 +69,11 @@ class MGDLoss(nn.Module):
     # same-shape check.
     shape_check = 'none'
 
-    def __init__(self, student_channels: Optional[int] = None,
-                 teacher_channels: Optional[int] = None, alpha_mgd: float = 2e-5,
+    def __init__(self, student_channels: int | None = None,
+                 teacher_channels: int | None = None, alpha_mgd: float = 2e-5,
                  lambda_mgd: float = 0.65, loss_weight: float = 1.0,
-                 in_channels: Optional[int] = None,
-                 out_channels: Optional[int] = None) -> None:
+                 in_channels: int | None = None,
+                 out_channels: int | None = None) -> None:
         super().__init__()
         student_channels = _resolve('student_channels', student_channels, 'in_channels',
                                     in_channels)

@@ -28,7 +28,7 @@ Labels come from ``data_samples`` (``gt_label``) or ``gt_labels=``.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -59,8 +59,8 @@ class BYOTLoss(nn.Module):
         self.loss_weight = loss_weight
 
     def forward(self, student: Tensor, teacher: Tensor,
-                data_samples: Optional[Sequence[Any]] = None, *,
-                gt_labels: Optional[Tensor] = None) -> Tensor:
+                data_samples: Sequence[Any] | None = None, *,
+                gt_labels: Tensor | None = None) -> Tensor:
         """Compute the loss.
 
         Args:

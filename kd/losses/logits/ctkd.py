@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -90,7 +89,7 @@ def cosine_lambda(epoch: int, lambda_start: float = 0.0, lambda_end: float = 1.0
         (1.0 - math.cos(math.pi * n / lambda_epochs)) / 2.0
 
 
-def current_epoch(epoch: Optional[int] = None) -> Optional[int]:
+def current_epoch(epoch: int | None = None) -> int | None:
     """``epoch`` if given, else MMEngine's message-hub ``'epoch'`` (0-based; None if unset)."""
     if epoch is not None:
         return int(epoch)
@@ -153,10 +152,10 @@ class CTKDLoss(nn.Module):
         self.lambda_end = float(lambda_end)
         self.lambda_epochs = int(lambda_epochs)
         self.loss_weight = loss_weight
-        self.last_tau: Optional[float] = None
+        self.last_tau: float | None = None
         self._warned = False
 
-    def current_lambda(self, epoch: Optional[int] = None) -> float:
+    def current_lambda(self, epoch: int | None = None) -> float:
         """The reversal strength at the 0-based ``epoch`` (from the message hub if None)."""
         ep = current_epoch(epoch)
         if ep is None:
@@ -168,7 +167,7 @@ class CTKDLoss(nn.Module):
         return cosine_lambda(ep + 1, self.lambda_start, self.lambda_end, self.lambda_epochs)
 
     def forward(self, student: Tensor, teacher: Tensor, *,
-                epoch: Optional[int] = None) -> Tensor:
+                epoch: int | None = None) -> Tensor:
         """Compute the loss.
 
         Args:

@@ -40,7 +40,7 @@ Labels: ``data_samples`` (``gt_label`` or ``'label'`` per sample, see
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -54,7 +54,7 @@ from .logit_stand import resolve_temperature, standardize_logits
 _MASK = 1000.0
 
 
-def current_iteration(iteration: Optional[int] = None) -> Optional[int]:
+def current_iteration(iteration: int | None = None) -> int | None:
     """``iteration`` if given, else MMEngine's message-hub ``'iter'`` (None if unset)."""
     if iteration is not None:
         return int(iteration)
@@ -90,7 +90,7 @@ class DKDLoss(nn.Module):
 
     def __init__(self, alpha: float = 1.0, beta: float = 8.0, tau: float = 4.0,
                  loss_weight: float = 1.0, warmup_iters: int = 0,
-                 logit_stand: bool = False, base_temp: Optional[float] = None) -> None:
+                 logit_stand: bool = False, base_temp: float | None = None) -> None:
         super().__init__()
         if tau <= 0:
             raise ValueError(f'tau must be positive, got {tau}')
@@ -106,7 +106,7 @@ class DKDLoss(nn.Module):
         self.warmup_iters = int(warmup_iters)
         self._warned = False
 
-    def warmup_factor(self, iteration: Optional[int] = None) -> float:
+    def warmup_factor(self, iteration: int | None = None) -> float:
         """``min((iter + 1) / warmup_iters, 1)``; 1 without warm-up or iteration."""
         if self.warmup_iters <= 0:
             return 1.0
@@ -121,9 +121,9 @@ class DKDLoss(nn.Module):
         return min((it + 1) / self.warmup_iters, 1.0)
 
     def forward(self, student: Tensor, teacher: Tensor,
-                data_samples: Optional[Sequence[Any]] = None, *,
-                gt_labels: Optional[Tensor] = None,
-                iteration: Optional[int] = None) -> Tensor:
+                data_samples: Sequence[Any] | None = None, *,
+                gt_labels: Tensor | None = None,
+                iteration: int | None = None) -> Tensor:
         """Compute the loss.
 
         Args:

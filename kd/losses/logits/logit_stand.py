@@ -22,8 +22,6 @@ unbiased estimate, and ``1e-7`` added to the std, not to the variance).
 """
 from __future__ import annotations
 
-from typing import Optional
-
 from torch import Tensor
 
 LS_EPS = 1e-7
@@ -46,7 +44,7 @@ def standardize_logits(logits: Tensor, dim: int = 1, eps: float = LS_EPS) -> Ten
 
 
 def resolve_temperature(name: str, tau: float, logit_stand: bool,
-                        base_temp: Optional[float]) -> float:
+                        base_temp: float | None) -> float:
     """The temperature a loss divides by: ``base_temp`` under logit standardization, else ``tau``.
 
     Raises:

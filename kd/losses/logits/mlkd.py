@@ -43,7 +43,7 @@ Arguments:
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -74,7 +74,7 @@ class MLKDLoss(nn.Module):
 
     def __init__(self, temperatures: Sequence[float] = (4.0, 3.0, 5.0, 2.0, 6.0),
                  loss_weight: float = 1.0, logit_stand: bool = False,
-                 base_temp: Optional[float] = None) -> None:
+                 base_temp: float | None = None) -> None:
         super().__init__()
         temps = [float(t) for t in temperatures]
         if not temps or any(t <= 0 for t in temps):

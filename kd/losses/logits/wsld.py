@@ -30,7 +30,7 @@ Labels: ``data_samples`` (``gt_label`` or ``'label'`` per sample) or ``gt_labels
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -54,7 +54,7 @@ class WSLDLoss(nn.Module):
     """
 
     def __init__(self, tau: float = 2.0, loss_weight: float = 1.0,
-                 num_classes: Optional[int] = None) -> None:
+                 num_classes: int | None = None) -> None:
         super().__init__()
         if tau <= 0:
             raise ValueError(f'tau must be positive, got {tau}')
@@ -63,8 +63,8 @@ class WSLDLoss(nn.Module):
         self.num_classes = num_classes
 
     def forward(self, student: Tensor, teacher: Tensor,
-                data_samples: Optional[Sequence[Any]] = None, *,
-                gt_labels: Optional[Tensor] = None) -> Tensor:
+                data_samples: Sequence[Any] | None = None, *,
+                gt_labels: Tensor | None = None) -> Tensor:
         """Compute the loss.
 
         Args:

@@ -46,7 +46,7 @@ are buffers and are saved in training checkpoints.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -68,7 +68,7 @@ def _field(sample: Any, key: str) -> Any:
 
 
 def indices_from_data_samples(data_samples: Sequence[Any], key: str = 'sample_idx'
-                              ) -> Optional[Tensor]:
+                              ) -> Tensor | None:
     """Stack ``key`` of every sample (dict or data element) or None if any lacks it."""
     values = [_field(s, key) for s in data_samples]
     if not values or any(v is None for v in values):
@@ -99,8 +99,8 @@ class CRDLoss(nn.Module):
     # num_samples <= dense_scores_factor * (nce_k + 1); see _scores
     dense_scores_factor = 8
 
-    def __init__(self, in_channels: Optional[int] = None, out_channels: Optional[int] = None,
-                 num_samples: Optional[int] = None, feat_dim: int = 128, nce_k: int = 16384,
+    def __init__(self, in_channels: int | None = None, out_channels: int | None = None,
+                 num_samples: int | None = None, feat_dim: int = 128, nce_k: int = 16384,
                  nce_t: float = 0.07, nce_m: float = 0.5, eps: float = 1e-7,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
@@ -200,9 +200,9 @@ class CRDLoss(nn.Module):
         memory.index_copy_(0, idx, F.normalize(rows, p=2, dim=1))
 
     def forward(self, student: Tensor, teacher: Tensor,
-                data_samples: Optional[Sequence[Any]] = None, *,
-                sample_idx: Optional[Tensor] = None,
-                contrast_idx: Optional[Tensor] = None) -> Tensor:
+                data_samples: Sequence[Any] | None = None, *,
+                sample_idx: Tensor | None = None,
+                contrast_idx: Tensor | None = None) -> Tensor:
         """Compute the loss (and update the memory banks in training mode).
 
         Args:

@@ -36,7 +36,6 @@ student.
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -69,8 +68,8 @@ class VIDLoss(nn.Module):
     # teacher records may differ in shape: the distiller skips its same-shape check.
     shape_check = 'none'
 
-    def __init__(self, in_channels: Optional[int] = None, mid_channels: Optional[int] = None,
-                 out_channels: Optional[int] = None, init_pred_var: float = 5.0,
+    def __init__(self, in_channels: int | None = None, mid_channels: int | None = None,
+                 out_channels: int | None = None, init_pred_var: float = 5.0,
                  eps: float = 1e-5, loss_weight: float = 1.0) -> None:
         super().__init__()
         if in_channels is None or out_channels is None:

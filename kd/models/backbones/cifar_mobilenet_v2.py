@@ -12,7 +12,7 @@ convolution keeps 1280 channels unless ``widen_factor > 1``.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Sequence
 
 import torch
 import torch.nn as nn
@@ -107,7 +107,7 @@ class CifarMobileNetV2(BaseModule):
                  expand_ratio: int = 6,
                  in_channels: int = 3,
                  out_indices: Sequence[int] = (0, 1, 2, 3, 4),
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 init_cfg: dict | list | None = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if widen_factor <= 0:
             raise ValueError(f'widen_factor must be positive, got {widen_factor}')

@@ -15,7 +15,7 @@ has a 1x1 shortcut convolution too.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Sequence
 
 import torch
 import torch.nn as nn
@@ -42,7 +42,7 @@ class BasicBlock(nn.Module):
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
-        self.downsample: Optional[nn.Module] = None
+        self.downsample: nn.Module | None = None
         if stride != 1 or in_channels != out_channels:
             self.downsample = nn.Sequential(
                 nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
@@ -99,8 +99,8 @@ class CifarResNet(BaseModule):
                  in_channels: int = 3,
                  out_indices: Sequence[int] = (0, 1, 2),
                  zero_init_residual: bool = False,
-                 stem_channels: Optional[int] = None,
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 stem_channels: int | None = None,
+                 init_cfg: dict | list | None = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if depth < 8 or (depth - 2) % 6 != 0:
             raise ValueError(f'CifarResNet depth must be 6n + 2 with n >= 1 '

@@ -20,7 +20,7 @@ convolution to 24 channels at full resolution (no stride, no max pooling), so a
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Sequence
 
 import torch
 import torch.nn as nn
@@ -102,11 +102,11 @@ class CifarShuffleNetV1(BaseModule):
 
     def __init__(self,
                  groups: int = 3,
-                 stage_channels: Optional[Sequence[int]] = None,
+                 stage_channels: Sequence[int] | None = None,
                  num_blocks: Sequence[int] = (4, 8, 4),
                  in_channels: int = 3,
                  out_indices: Sequence[int] = (0, 1, 2),
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 init_cfg: dict | list | None = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if stage_channels is None:
             if groups not in SHUFFLENET_V1_WIDTHS:
@@ -228,11 +228,11 @@ class CifarShuffleNetV2(BaseModule):
 
     def __init__(self,
                  widen_factor: float = 1.0,
-                 stage_channels: Optional[Sequence[int]] = None,
+                 stage_channels: Sequence[int] | None = None,
                  num_blocks: Sequence[int] = (3, 7, 3),
                  in_channels: int = 3,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 init_cfg: dict | list | None = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if stage_channels is None:
             if float(widen_factor) not in SHUFFLENET_V2_WIDTHS:

@@ -14,7 +14,7 @@ which skips the fourth pooling for 32-pixel inputs.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Sequence
 
 import torch
 import torch.nn as nn
@@ -63,7 +63,7 @@ class CifarVGG(BaseModule):
                  in_channels: int = 3,
                  out_indices: Sequence[int] = (0, 1, 2, 3, 4),
                  norm: bool = True,
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 init_cfg: dict | list | None = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if depth not in VGG_ARCHS:
             raise ValueError(f'CifarVGG depth must be one of {sorted(VGG_ARCHS)}, got {depth}')

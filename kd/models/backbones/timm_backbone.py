@@ -1,7 +1,7 @@
 """A thin wrapper that makes any ``timm`` model a kd backbone (a tuple of stage features)."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Sequence
 
 import torch
 from mmengine.model import BaseModule
@@ -52,9 +52,9 @@ class TimmBackbone(BaseModule):
     def __init__(self,
                  model_name: str,
                  pretrained: bool = False,
-                 out_indices: Optional[Sequence[int]] = None,
+                 out_indices: Sequence[int] | None = None,
                  in_channels: int = 3,
-                 init_cfg: Optional[Union[dict, list]] = None,
+                 init_cfg: dict | list | None = None,
                  **kwargs: Any) -> None:
         timm = _import_timm()
         super().__init__(init_cfg=init_cfg)

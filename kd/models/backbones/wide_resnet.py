@@ -11,7 +11,7 @@ distillation benchmarks; dropout is off by default, as there.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Sequence
 
 import torch
 import torch.nn as nn
@@ -42,7 +42,7 @@ class PreActBlock(nn.Module):
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
         self.relu = nn.ReLU()
         self.drop_rate = drop_rate
-        self.shortcut: Optional[nn.Module] = None
+        self.shortcut: nn.Module | None = None
         if stride != 1 or in_channels != out_channels:
             self.shortcut = nn.Conv2d(in_channels, out_channels, 1, stride, bias=False)
 
@@ -94,7 +94,7 @@ class WideResNet(BaseModule):
                  in_channels: int = 3,
                  out_indices: Sequence[int] = (0, 1, 2),
                  drop_rate: float = 0.0,
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 init_cfg: dict | list | None = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if depth < 10 or (depth - 4) % 6 != 0:
             raise ValueError(f'WideResNet depth must be 6n + 4 with n >= 1 (10, 16, 22, 28, '

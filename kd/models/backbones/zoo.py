@@ -10,7 +10,6 @@ are checked in ``tests/test_models/test_cifar_backbones.py``.
 from __future__ import annotations
 
 import copy
-from typing import Optional
 
 # name -> (backbone config, channels of the feature the head pools)
 _ARCHS = {
@@ -41,7 +40,7 @@ CIFAR_ARCHS = {name: cfg for name, (cfg, _) in _ARCHS.items()}
 
 
 def cifar_classifier(name: str, num_classes: int = 100,
-                     data_preprocessor: Optional[dict] = None) -> dict:
+                     data_preprocessor: dict | None = None) -> dict:
     """The ``ImageClassifier`` config of the benchmark architecture ``name``.
 
     Args:

@@ -1,7 +1,7 @@
 """A plain image classifier: backbone -> classification head."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Sequence
 
 import torch
 from mmengine.model import BaseModel
@@ -37,8 +37,8 @@ class ImageClassifier(BaseModel):
     def __init__(self,
                  backbone: dict,
                  head: dict,
-                 data_preprocessor: Optional[Union[dict, torch.nn.Module]] = None,
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 data_preprocessor: dict | torch.nn.Module | None = None,
+                 init_cfg: dict | list | None = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='ClsDataPreprocessor', mean=CIFAR10_MEAN,
                                      std=CIFAR10_STD)
@@ -57,9 +57,9 @@ class ImageClassifier(BaseModel):
 
     def forward(self,
                 inputs: torch.Tensor,
-                data_samples: Optional[Sequence[BaseDataElement]] = None,
+                data_samples: Sequence[BaseDataElement] | None = None,
                 mode: str = 'tensor'
-                ) -> Union[torch.Tensor, dict, list[BaseDataElement]]:
+                ) -> torch.Tensor | dict | list[BaseDataElement]:
         """Run the classifier in one of three modes.
 
         Args:

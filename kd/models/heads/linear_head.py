@@ -1,7 +1,7 @@
 """Classification head: global average pooling, one linear layer, cross-entropy."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -57,7 +57,7 @@ class LinearClsHead(BaseModule):
                  in_channels: int,
                  loss_weight: float = 1.0,
                  label_smoothing: float = 0.0,
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 init_cfg: dict | list | None = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_classes <= 0:
             raise ValueError(f'num_classes must be positive, got {num_classes}')
@@ -93,14 +93,14 @@ class LinearClsHead(BaseModule):
         return dict(loss_cls=self.loss_weight * loss)
 
     def predict(self, feats: Features,
-                data_samples: Optional[Sequence[BaseDataElement]] = None
+                data_samples: Sequence[BaseDataElement] | None = None
                 ) -> list[BaseDataElement]:
         """Return data samples with ``pred_score`` and ``pred_label`` set."""
         return self.predict_by_logits(self(feats), data_samples)
 
     @staticmethod
     def predict_by_logits(logits: torch.Tensor,
-                          data_samples: Optional[Sequence[BaseDataElement]] = None
+                          data_samples: Sequence[BaseDataElement] | None = None
                           ) -> list[BaseDataElement]:
         """Attach softmax scores ``(C,)`` and the arg-max label ``(1,)`` to each sample.
 
