@@ -2,7 +2,7 @@
 # the teacher's sigmoid scores become QFL-weighted soft targets for the student.
 # RetinaNet R18/4 student <- RetinaNet R18/2 teacher on DigitsDet; both heads
 # share strides, anchors and classes, so no connector is needed.
-_base_ = ['./retinanet_student_digits.py']
+_base_ = ['./retinanet_student_digits.py', '../_base_/distill/dense_head_kd_cls.py']
 
 teacher_ckpt = 'work_dirs/retinanet_teacher_digits/iter_3000.pth'
 
@@ -12,12 +12,7 @@ model = dict(
     student=_base_.model,
     teacher=dict(config='kd::quickstart/retinanet_teacher_digits.py', checkpoint=teacher_ckpt),
     probe_shape=(3, 96, 96),
-    distill=dict(
-        cls=dict(
-            student=dict(source='bbox_head', index=0),   # cls_scores, one per level
-            teacher=dict(source='bbox_head', index=0),
-            levelwise=False,                             # one normaliser over all levels
-            loss=dict(type='DenseHeadKDLoss', tau=1.0, gamma=2.0, loss_weight=1.0))))
+    distill=dict(cls=_base_.dense_head_kd_cls))   # ../_base_/distill/dense_head_kd_cls.py
 
 custom_hooks = [dict(type='kd.StudentCheckpointHook'),
                 dict(type='kd.WeightsConsistencyHook')]
