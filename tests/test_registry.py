@@ -86,11 +86,18 @@ def test_kd_config_paths_resolve():
 
     import kd  # noqa: F401
     from kd.utils.config import resolve_config_path
-    path = resolve_config_path('kd::quickstart/retinanet_student_digits.py')
+    path = resolve_config_path('kd::baselines/retinanet_student_digits.py')
     cfg = Config.fromfile(path)
     assert cfg.model.backbone.base_channels == 16
     with pytest.raises(FileNotFoundError, match='retinanet_student_digits.py'):
-        resolve_config_path('kd::quickstart/retinanet_studnet_digits.py')
+        resolve_config_path('kd::baselines/retinanet_studnet_digits.py')
+    # a path of the earlier per-benchmark layout names the file's folder now
+    with pytest.raises(FileNotFoundError,
+                       match=r'at baselines/retinanet_student_digits.py .*configs/quickstart/ '
+                             'was split into one folder per method'):
+        resolve_config_path('kd::quickstart/retinanet_student_digits.py')
+    with pytest.raises(FileNotFoundError, match=r'at kd/kd_resnet56_resnet20_cifar100.py'):
+        resolve_config_path('configs/cifar100/kd_resnet56_resnet20_cifar100.py')
 
 
 def test_kd_scope_falls_back_to_mmdet_names():

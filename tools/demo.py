@@ -4,7 +4,7 @@
                          [--work-dir work_dirs/demo] [--teacher-checkpoint CKPT]
 
 1. prepares DigitsDet (scikit-learn digits on 96-px canvases) if missing;
-2. trains the teacher (configs/quickstart/retinanet_teacher_digits.py) into
+2. trains the teacher (configs/baselines/retinanet_teacher_digits.py) into
    work_dirs/retinanet_teacher_digits/, where the quickstart recipes look for
    it, unless iter_3000.pth exists there (or --teacher-checkpoint names one);
 3. trains the baseline student and each distillation recipe, one run per seed,
@@ -27,14 +27,14 @@ from kd.zoo import final_metrics, log, train
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
-TEACHER_CFG = 'configs/quickstart/retinanet_teacher_digits.py'
+TEACHER_CFG = 'configs/baselines/retinanet_teacher_digits.py'
 # where `tools/train.py TEACHER_CFG` writes and the quickstart recipes' teacher_ckpt points
 TEACHER_WORK_DIR = 'work_dirs/retinanet_teacher_digits'
 TEACHER_CKPT = 'iter_3000.pth'
-STUDENT_CFG = 'configs/quickstart/retinanet_student_digits.py'
+STUDENT_CFG = 'configs/baselines/retinanet_student_digits.py'
 RECIPES = {
-    'cwd': 'configs/quickstart/cwd_retinanet_digits.py',
-    'dense_kd': 'configs/quickstart/dense_kd_retinanet_digits.py',
+    'cwd': 'configs/cwd/cwd_retinanet_digits.py',
+    'dense_kd': 'configs/dense_kd/dense_kd_retinanet_digits.py',
 }
 
 

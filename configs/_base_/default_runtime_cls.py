@@ -1,6 +1,7 @@
 # Runtime shared by the classification recipes (epoch based, CPU friendly).
 default_scope = 'kd'
 
+# Every kd run, plain or distilled, has these hooks (disable one with `<name>=None`).
 # kd.AtomicCheckpointHook: MMEngine's CheckpointHook, writing each checkpoint atomically
 # (a kill mid-save leaves the previous one intact; docs/reliability.md)
 default_hooks = dict(
@@ -8,7 +9,12 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='kd.AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_best='auto'),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # a distiller's student alone -> <work_dir>/student_last.pth (and student_best.pth);
+    # nothing for a plain model
+    student_checkpoint=dict(type='kd.StudentCheckpointHook'),
+    # distributed runs check at the end that every rank holds the same weights
+    weights_consistency=dict(type='kd.WeightsConsistencyHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,
@@ -32,5 +38,3 @@ load_from = None
 resume = False
 randomness = dict(seed=0)
 
-# distributed runs check at the end that every rank holds the same weights
-custom_hooks = [dict(type='kd.WeightsConsistencyHook')]

@@ -1,6 +1,7 @@
 # Runtime shared by the detection recipes on the embedded data (iteration based).
 default_scope = 'mmdet'
 
+# Every kd run, plain or distilled, has these hooks (disable one with `<name>=None`).
 # kd.AtomicCheckpointHook: MMEngine's CheckpointHook, writing each checkpoint atomically
 # (a kill mid-save leaves the previous one intact; docs/reliability.md)
 default_hooks = dict(
@@ -9,6 +10,11 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='kd.AtomicCheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # a distiller's student alone -> <work_dir>/student_last.pth (and student_best.pth);
+    # nothing for a plain model
+    student_checkpoint=dict(type='kd.StudentCheckpointHook'),
+    # distributed runs check at the end that every rank holds the same weights
+    weights_consistency=dict(type='kd.WeightsConsistencyHook'),
     visualization=dict(type='DetVisualizationHook'))
 
 env_cfg = dict(
@@ -33,5 +39,3 @@ load_from = None
 resume = False
 randomness = dict(seed=0)
 
-# distributed runs check at the end that every rank holds the same weights
-custom_hooks = [dict(type='kd.WeightsConsistencyHook')]

@@ -6,8 +6,8 @@
 # 64 wide) on DigitsDet; a 1x1 conv per branch maps the 32 student channels to 64.
 # Weights are the reference's COCO values (cls 1, GIoU 1); the loss ratio to the task loss
 # with the trained teacher has not been measured yet (configs/crosskd/README.md).
-# Train the teacher first: tools/train.py configs/quickstart/retinanet_teacher_digits.py
-_base_ = ['../quickstart/retinanet_student_digits.py']
+# Train the teacher first: tools/train.py configs/baselines/retinanet_teacher_digits.py
+_base_ = ['../baselines/retinanet_student_digits.py']
 
 teacher_ckpt = 'work_dirs/retinanet_teacher_digits/iter_3000.pth'
 depth = 1   # head convs of the student that run; the teacher's convs from here on are reused
@@ -17,7 +17,7 @@ model = dict(
     _delete_=True,
     type='kd.SingleTeacherDistiller',
     student=_base_.model,
-    teacher=dict(config='kd::quickstart/retinanet_teacher_digits.py', checkpoint=teacher_ckpt),
+    teacher=dict(config='kd::baselines/retinanet_teacher_digits.py', checkpoint=teacher_ckpt),
     probe_shape=(3, 96, 96),
     distill=dict(
         crosskd=dict(
@@ -26,9 +26,3 @@ model = dict(
             teacher_module='bbox_head',    # the loss runs the teacher's head layers
             loss=dict(type='CrossKDLoss', depth=depth, student_channels=_base_.fpn_channels,
                       loss_cls=1.0, loss_giou=1.0))))
-
-custom_hooks = [dict(type='kd.StudentCheckpointHook'),
-                dict(type='kd.WeightsConsistencyHook')]
-
-# evaluate the teacher once beside the student (logged as teacher/<metric>)
-val_cfg = dict(type='kd.DistillValLoop')

@@ -31,9 +31,3 @@ model = dict(
                 per_layer=True,       # every student decoder layer, as DINO's aux losses
                 unmatched='background',
                 loss_weight=1.0))))
-
-custom_hooks = [dict(type='kd.StudentCheckpointHook'),
-                dict(type='kd.WeightsConsistencyHook')]
-
-# evaluate the teacher once beside the student (logged as teacher/<metric>)
-val_cfg = dict(type='kd.DistillValLoop')

@@ -30,6 +30,8 @@ model = dict(
                 per_layer=True,
                 loss_weight=1.0))))
 
+# mmdet's runtime, not kd's (configs/_base_/default_runtime_*.py): the distillation hooks
+# and the teacher evaluation are named here
 custom_hooks = [dict(type='kd.StudentCheckpointHook'),
                 dict(type='kd.WeightsConsistencyHook')]
 val_cfg = dict(type='kd.DistillValLoop')

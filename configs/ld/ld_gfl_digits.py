@@ -31,9 +31,3 @@ model = dict(
                 # per-anchor weighted means: batch 16 on one process, where the
                 # reference sums over the 2 images of each GPU
                 normalize='mean', loss_weight=1.0, vlr_weight=1.0))))
-
-custom_hooks = [dict(type='kd.StudentCheckpointHook'),
-                dict(type='kd.WeightsConsistencyHook')]
-
-# evaluate the teacher once beside the student (logged as teacher/<metric>)
-val_cfg = dict(type='kd.DistillValLoop')

@@ -32,6 +32,8 @@ model = dict(
 # the hooks and loop of every kd recipe: the student's checkpoint at the end, a check that
 # distributed ranks end with the same weights, and the teacher evaluated once beside the
 # student (logged as teacher/<metric>; best checkpoints follow the student)
+# mmdet's runtime, not kd's (configs/_base_/default_runtime_*.py): the distillation hooks
+# and the teacher evaluation are named here
 custom_hooks = [dict(type='kd.StudentCheckpointHook'),
                 dict(type='kd.WeightsConsistencyHook')]
 val_cfg = dict(type='kd.DistillValLoop')

@@ -1,6 +1,6 @@
 # PKT (probabilistic knowledge transfer, Passalis & Tefas ECCV 2018) on the pooled embedding,
 # weight 30000 (RepDistiller's CIFAR setting).
-_base_ = ['../quickstart/kd_resnet_digits_cls.py']
+_base_ = ['../kd/kd_resnet_digits_cls.py']
 model = dict(distill=dict(_delete_=True, embedding=dict(
     student=dict(source='head.fc', type='module_inputs', index=0),
     teacher=dict(source='head.fc', type='module_inputs', index=0),

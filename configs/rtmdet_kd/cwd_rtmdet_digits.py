@@ -22,8 +22,4 @@ custom_hooks = [
     _base_.ema_hook,
     _base_.pipeline_switch_hook,
     dict(type='kd.StopDistillHook', stop_epoch=_base_.max_epochs - _base_.stage2_num_epochs),
-    dict(type='kd.StudentCheckpointHook'),
-    dict(type='kd.WeightsConsistencyHook'),
 ]
-# evaluate the teacher once beside the student (logged as teacher/<metric>)
-val_cfg = dict(type='kd.DistillValLoop')

@@ -30,4 +30,5 @@ custom_hooks = [dict(type='kd.StudentHook', hook=hook) for hook in _base_.custom
     dict(type='kd.StudentCheckpointHook'),
     dict(type='kd.WeightsConsistencyHook'),
 ]
+# mmdet's runtime, not kd's: the teacher evaluation is named here
 val_cfg = dict(type='kd.DistillValLoop')

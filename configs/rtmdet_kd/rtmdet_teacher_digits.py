@@ -25,4 +25,4 @@ pipeline_switch_hook = dict(
     type='kd.StudentHook',
     hook=dict(type='PipelineSwitchHook', switch_epoch=max_epochs - stage2_num_epochs,
               switch_pipeline=_base_.train_pipeline_stage2))
-custom_hooks = [ema_hook, pipeline_switch_hook, dict(type='kd.WeightsConsistencyHook')]
+custom_hooks = [ema_hook, pipeline_switch_hook]

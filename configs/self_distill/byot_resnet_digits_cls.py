@@ -1,7 +1,7 @@
 # BYOT-style self-distillation (Zhang et al. ICCV 2019) on DigitsCls: exits after stages 1 and 2
 # of the CIFAR ResNet-8 learn from labels and from the network's own deepest logits
 # (alpha 0.3, tau 3). No teacher to train; the exported student is the plain ResNet-8.
-_base_ = ['../quickstart/resnet_student_digits_cls.py']
+_base_ = ['../baselines/resnet_student_digits_cls.py']
 
 model = dict(
     _delete_=True,
@@ -15,6 +15,3 @@ model = dict(
         exit2=dict(student=dict(source='backbone', index=1), teacher='head.fc',
                    connector=dict(type='ExitClassifierConnector', num_downsamples=1),
                    loss=dict(type='BYOTLoss', alpha=0.3, tau=3.0))))
-
-custom_hooks = [dict(type='kd.StudentCheckpointHook'),
-                dict(type='kd.WeightsConsistencyHook')]

@@ -1,6 +1,6 @@
 # Self-distillation on DigitsCls: the CIFAR ResNet-8 student learns from an
 # exponential moving average of itself (logits KD, tau 4). No teacher training.
-_base_ = ['../quickstart/resnet_student_digits_cls.py']
+_base_ = ['../baselines/resnet_student_digits_cls.py']
 
 model = dict(
     _delete_=True,
@@ -13,5 +13,5 @@ model = dict(
         logits=dict(student='head.fc', teacher='head.fc',
                     loss=dict(type='KDLoss', tau=4.0, loss_weight=1.0))))
 
-custom_hooks = [dict(type='kd.StudentCheckpointHook'),
-                dict(type='kd.WeightsConsistencyHook')]
+# the EMA "teacher" moves with the student: no one-off teacher evaluation
+val_cfg = dict(evaluate_teacher=False)

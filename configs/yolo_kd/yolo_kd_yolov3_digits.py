@@ -27,9 +27,3 @@ model = dict(
                       num_classes=_base_.model.bbox_head.num_classes,
                       wh_loss='l1', obj_target='soft', reduction='sum',
                       loss_weight=1.0))))
-
-custom_hooks = [dict(type='kd.StudentCheckpointHook'),
-                dict(type='kd.WeightsConsistencyHook')]
-
-# evaluate the teacher once beside the student (logged as teacher/<metric>)
-val_cfg = dict(type='kd.DistillValLoop')

@@ -34,8 +34,4 @@ custom_hooks = [
     _base_.mode_switch_hook,
     _base_.sync_norm_hook,
     _base_.ema_hook,
-    dict(type='kd.StudentCheckpointHook'),
-    dict(type='kd.WeightsConsistencyHook'),
 ]
-# evaluate the teacher once beside the student (logged as teacher/<metric>)
-val_cfg = dict(type='kd.DistillValLoop')

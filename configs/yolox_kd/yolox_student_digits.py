@@ -30,5 +30,4 @@ sync_norm_hook = dict(type='kd.StudentHook', priority=48, hook=dict(type='SyncNo
 ema_hook = dict(type='kd.StudentHook', priority=49,
                 hook=dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.005,
                           gamma=500, update_buffers=True))
-custom_hooks = [mode_switch_hook, sync_norm_hook, ema_hook,
-                dict(type='kd.WeightsConsistencyHook')]
+custom_hooks = [mode_switch_hook, sync_norm_hook, ema_hook]

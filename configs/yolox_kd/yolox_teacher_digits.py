@@ -23,5 +23,4 @@ mode_switch_hook = dict(type='kd.StudentHook', priority=48,
 ema_hook = dict(type='kd.StudentHook', priority=49,
                 hook=dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0025,
                           gamma=500, update_buffers=True))
-custom_hooks = [mode_switch_hook, _base_.sync_norm_hook, ema_hook,
-                dict(type='kd.WeightsConsistencyHook')]
+custom_hooks = [mode_switch_hook, _base_.sync_norm_hook, ema_hook]

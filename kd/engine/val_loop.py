@@ -23,7 +23,8 @@ class DistillValLoop(ValLoop):
     student. The teacher is frozen, so later validations repeat its first
     result instead of re-running it.
 
-    Use ``val_cfg = dict(type='kd.DistillValLoop')``.
+    Use ``val_cfg = dict(type='kd.DistillValLoop')`` (kd's schedule bases do, for every
+    run); for a model without a teacher it is MMEngine's ``ValLoop``.
 
     Args:
         evaluate_teacher: run the teacher at all.
@@ -71,7 +72,7 @@ class DistillValLoop(ValLoop):
         return results
 
     def run(self) -> dict:
-        if self.evaluate_teacher and not self._teacher_metrics:
+        if self.evaluate_teacher and not self._teacher_metrics and self._teachers():
             self._teacher_metrics = self._run_teacher()
             text = '  '.join(f'{k}: {v:.4f}' for k, v in self._teacher_metrics.items()
                              if isinstance(v, float))

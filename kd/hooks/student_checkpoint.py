@@ -40,6 +40,11 @@ class StudentCheckpointHook(Hook):
     of a distiller (``EMAHook``, ``YOLOXModeSwitchHook``, ``SyncNormHook`` not wrapped
     in ``kd.StudentHook``) stops the run with the config that fixes it.
 
+    kd's runtime bases (``configs/_base_/default_runtime_*.py``) register it for every
+    run as ``default_hooks.student_checkpoint``; for a model without a ``student``
+    (a plain teacher or student config) it does nothing. A second instance writing to
+    the same place (an older recipe that also lists it in ``custom_hooks``) stands down.
+
     Args:
         out_dir: where to write (default: the work dir).
     """
@@ -49,6 +54,7 @@ class StudentCheckpointHook(Hook):
     def __init__(self, out_dir: str | None = None) -> None:
         self.out_dir = out_dir
         self._best_seen: str | None = None
+        self._active = True
 
     def _write(self, runner, name: str) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
@@ -69,6 +75,16 @@ class StudentCheckpointHook(Hook):
         runner.logger.info(f'exported the student to {path}')
 
     def before_run(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        earlier = [h for h in runner.hooks if isinstance(h, StudentCheckpointHook)]
+        if not hasattr(model, 'student'):
+            self._active = False   # a plain model: nothing to export
+            return
+        if earlier and earlier[0] is not self and earlier[0].out_dir == self.out_dir:
+            self._active = False
+            runner.logger.info('StudentCheckpointHook is registered twice (default_hooks and '
+                               'custom_hooks); the second one stands down')
+            return
         unwrapped = hooks_needing_the_student(runner)
         if unwrapped:
             raise TypeError(
@@ -79,6 +95,8 @@ class StudentCheckpointHook(Hook):
 
     @master_only
     def after_val_epoch(self, runner, metrics=None) -> None:
+        if not self._active:
+            return
         best = runner.message_hub.get_info('best_ckpt')
         if best and best != self._best_seen:
             self._best_seen = best
@@ -86,6 +104,8 @@ class StudentCheckpointHook(Hook):
 
     @master_only
     def after_run(self, runner) -> None:
+        if not self._active:
+            return
         loop = getattr(runner, '_train_loop', None)
         if loop is not None and not isinstance(loop, dict):  # a training run
             self._write(runner, 'student_last.pth')

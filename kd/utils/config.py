@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import glob
 import os
 import os.path as osp
 
@@ -41,11 +42,32 @@ def _suggest(path: str) -> str:
     return f' Closest names in {parent}: {", ".join(close)}.' if close else ''
 
 
+# Folders of the earlier two-axis layout (per benchmark); their recipes now live in
+# the folder of their method and the teachers/students in configs/baselines/.
+_OLD_CONFIG_FOLDERS = ('quickstart', 'cifar100', 'workflows', 'unlabeled')
+
+
+def _moved(path: str) -> str:
+    """Where a recipe of the earlier layout lives now (same file name, another folder)."""
+    parts = osp.normpath(path).split(os.sep)
+    if 'configs' not in parts or parts[-2:-1] == ['configs']:
+        return ''
+    root = os.sep.join(parts[:len(parts) - parts[::-1].index('configs')])
+    found = sorted(glob.glob(osp.join(root, '*', parts[-1])))
+    if not found:
+        return ''
+    where = ', '.join(osp.relpath(f, root) for f in found)
+    old = parts[-2] if parts[-2] in _OLD_CONFIG_FOLDERS else None
+    note = (f' configs/{old}/ was split into one folder per method '
+            '(docs/architecture.md, "Configs").' if old else '')
+    return f' A config of that name is at {where} (under {root}).{note}'
+
+
 def resolve_config_path(path: str, base_dir: str | None = None) -> str:
     """Turn a config reference into an existing file path.
 
     Args:
-        path: ``mmdet::retinanet/...py``, ``kd::quickstart/...py``, an
+        path: ``mmdet::retinanet/...py``, ``kd::baselines/...py``, an
             absolute path, or a path relative to ``base_dir`` (the directory
             of the recipe that names it) or to the working directory.
         base_dir: directory of the referring config, tried first for
@@ -60,7 +82,7 @@ def resolve_config_path(path: str, base_dir: str | None = None) -> str:
         full = osp.join(_package_config_root(package), rel)
         if not osp.isfile(full):
             raise FileNotFoundError(
-                f'config "{path}" not found (looked at {full}).{_suggest(full)}')
+                f'config "{path}" not found (looked at {full}).{_moved(full) or _suggest(full)}')
         return full
     candidates = []
     if osp.isabs(path):
@@ -75,4 +97,4 @@ def resolve_config_path(path: str, base_dir: str | None = None) -> str:
             return osp.abspath(cand)
     raise FileNotFoundError(
         f'config "{path}" not found (tried: {", ".join(candidates)}).'
-        f'{_suggest(candidates[0])}')
+        f'{_moved(candidates[-1]) or _suggest(candidates[0])}')

@@ -17,7 +17,7 @@ fields as custom fields)::
         Reference: C. Shu, ... "Channel-wise Knowledge Distillation for ...". ICCV 2021.
         About: Two sentences on what the student is made to match.
         Recipes:
-        - configs/quickstart/cwd_retinanet_digits.py
+        - configs/cwd/cwd_retinanet_digits.py
     Models: []                           # filled by method_zoo.py once measured
 
 The method's key is its folder name (``cwd``). A task fixes the baseline

@@ -1,4 +1,5 @@
-"""Every configs/cifar100 config builds and takes one training step on a tiny synthetic
+"""Every CIFAR-100 config (configs/*/*_cifar100.py) builds and takes one training step on
+a tiny synthetic
 CIFAR-100 folder (teachers randomly initialised); one recipe runs through the Runner."""
 import os.path as osp
 from pathlib import Path
@@ -15,8 +16,9 @@ from kd.registry import DATASETS, MODELS
 from kd.utils import register_all_modules
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG_DIR = ROOT / 'configs' / 'cifar100'
-CONFIGS = sorted(p.name for p in CONFIG_DIR.glob('*.py'))
+CONFIG_DIR = ROOT / 'configs'
+PATHS = {p.name: p for p in CONFIG_DIR.glob('*/*_cifar100.py')}
+CONFIGS = sorted(PATHS)
 METHODS = ('kd_ls', 'dkd_ls', 'mlkd_ls', 'kd', 'dkd', 'dist', 'fitnets', 'at', 'sp', 'rkd', 'vid',
            'crd', 'mlkd', 'ctkd', 'dot')
 
@@ -43,7 +45,7 @@ def tiny_cifar100(tmp_path_factory):
 
 
 def _load(name):
-    cfg = load_config(str(CONFIG_DIR / name))
+    cfg = load_config(str(PATHS[name]))
     if 'teacher' in cfg.model:
         cfg.model.teacher.checkpoint = None
         cfg.model.teacher.allow_random_init = True
@@ -53,9 +55,9 @@ def _load(name):
 def test_discovery_and_readme():
     assert len(RECIPES) >= 20 and {'resnet32x4_cifar100.py', 'shufflev2_cifar100.py'} <= set(
         CONFIGS)
-    readme = (CONFIG_DIR / 'README.md').read_text()
+    readme = (ROOT / 'docs' / 'cifar100.md').read_text()
     for name in CONFIGS:
-        assert name in readme, f'{name} is not listed in configs/cifar100/README.md'
+        assert name in readme, f'{name} is not listed in docs/cifar100.md'
 
 
 @pytest.mark.parametrize('name', CONFIGS)
@@ -110,7 +112,7 @@ def _one_epoch_opts(work_dir, data_root):
 def test_kd_recipe_runs_in_the_runner(tiny_cifar100, tmp_path):
     """RepDistiller's KD weights: CE x 0.1 (student_loss_schedule) + KL x 0.9; top-1/top-5."""
     recipe = tmp_path / 'recipe.py'
-    recipe.write_text("_base_ = ['kd::cifar100/kd_resnet56_resnet20_cifar100.py']\n"
+    recipe.write_text("_base_ = ['kd::kd/kd_resnet56_resnet20_cifar100.py']\n"
                       "model = dict(teacher=dict(checkpoint=None, allow_random_init=True))\n")
     runner = build_runner(load_config(str(recipe), _one_epoch_opts(tmp_path, tiny_cifar100)))
     runner.train()
@@ -131,7 +133,8 @@ def test_dot_and_ctkd_recipes_run_in_the_runner(tiny_cifar100, tmp_path):
         if recipe_name.startswith('dot'):   # the DOT recipes' wrapper on the smallest pair
             extra = ("optim_wrapper = dict(_delete_=True, type='kd.DOTOptimWrapper', delta=0.075,"
                      " optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4))\n")
-        recipe.write_text(f"_base_ = ['kd::cifar100/{base}_cifar100.py']\n"
+        folder = PATHS[f'{base}_cifar100.py'].parent.name
+        recipe.write_text(f"_base_ = ['kd::{folder}/{base}_cifar100.py']\n"
                           "model = dict(teacher=dict(checkpoint=None, allow_random_init=True))\n"
                           + extra)
         opts = _one_epoch_opts(tmp_path / recipe_name, tiny_cifar100)

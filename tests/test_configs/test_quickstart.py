@@ -8,8 +8,8 @@ from kd.apis import build_runner, load_config
 
 pytest.importorskip('mmdet')
 
-DET_CONFIGS = ['configs/quickstart/retinanet_student_digits.py',
-               'configs/quickstart/retinanet_teacher_digits.py']
+DET_CONFIGS = ['configs/baselines/retinanet_student_digits.py',
+               'configs/baselines/retinanet_teacher_digits.py']
 
 
 def _tiny_det_overrides(root, work_dir, iters=2):

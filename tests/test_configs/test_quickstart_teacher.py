@@ -16,8 +16,8 @@ pytest.importorskip('mmdet')
 
 from tests.test_configs.test_quickstart import _tiny_det_overrides  # noqa: E402
 
-TEACHER = 'configs/quickstart/retinanet_teacher_digits.py'
-CWD = 'configs/quickstart/cwd_retinanet_digits.py'
+TEACHER = 'configs/baselines/retinanet_teacher_digits.py'
+CWD = 'configs/cwd/cwd_retinanet_digits.py'
 
 
 def test_teacher_checkpoint_holds_ema_weights_and_distiller_loads_them(

@@ -12,12 +12,29 @@ pytest.importorskip('mmdet')
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Recipes with their own test module (they need a pruned checkpoint, a trainable
+# teacher or partly labeled data): tests/test_configs/test_workflow_recipes.py and
+# test_unlabeled_recipes.py.
+WORKFLOW_RECIPES = [f'configs/{p}' for p in (
+    'baselines/finetune_pruned_resnet20_digits_cls.py', 'kd/kd_at_resnet_digits_cls.py',
+    'kd/kd_cosine_resnet_digits_cls.py', 'kd/kd_init_head_resnet_digits_cls.py',
+    'kd/kd_pruned_resnet20_digits_cls.py', 'kd/kd_stop_resnet_digits_cls.py',
+    'kd/multi_teacher_kd_resnet_digits_cls.py', 'kd/online_kd_resnet_digits_cls.py')]
+UNLABELED_RECIPES = [f'configs/{p}' for p in (
+    'cwd/cwd_distill_only_retinanet_digits.py',
+    'cwd/cwd_pseudo_retinanet_digits_20pct_unlabeled.py',
+    'cwd/cwd_retinanet_digits_20pct.py', 'cwd/cwd_retinanet_digits_20pct_unlabeled.py',
+    'baselines/retinanet_student_digits_20pct.py')]
+
+
 def _recipes(suffix):
     """Every distillation recipe under configs/ (not the plain student/teacher configs)."""
     found = []
+    separate = set(WORKFLOW_RECIPES + UNLABELED_RECIPES)
     for path in sorted((ROOT / 'configs').glob(f'*/*{suffix}')):
-        if path.parent.name in ('_base_', 'self_distill', 'workflows', 'unlabeled') \
-                or '_student_' in path.name or '_teacher_' in path.name:
+        if path.parent.name in ('_base_', 'self_distill', 'baselines') \
+                or '_student_' in path.name or '_teacher_' in path.name \
+                or str(path.relative_to(ROOT)) in separate:
             continue
         found.append(str(path.relative_to(ROOT)))
     return found
@@ -29,7 +46,8 @@ CLS_RECIPES = _recipes('_resnet_digits_cls.py')
 
 def test_recipe_discovery_finds_the_methods():
     names = {p.split('/')[1] for p in DET_RECIPES + CLS_RECIPES}
-    assert {'quickstart', 'pkd', 'mgd', 'at', 'fitnets', 'ickd', 'nst', 'fbkd', 'dkd', 'dist',
+    assert {'cwd', 'dense_kd', 'kd', 'pkd', 'mgd', 'at', 'fitnets', 'ickd', 'nst', 'fbkd', 'dkd',
+            'dist',
             'wsld', 'sp', 'rkd', 'vid', 'irg', 'crd', 'pkt', 'logits_lp', 'soft_ce'} <= names
 
 
@@ -63,8 +81,8 @@ def test_det_recipe_trains(recipe, tiny_digits_det, tmp_path):
     assert all(torch.isfinite(torch.tensor(scalars[k].current())) for k in distill_keys)
 
 
-@pytest.mark.parametrize('config', ['configs/quickstart/resnet_student_digits_cls.py',
-                                    'configs/quickstart/resnet_teacher_digits_cls.py'])
+@pytest.mark.parametrize('config', ['configs/baselines/resnet_student_digits_cls.py',
+                                    'configs/baselines/resnet_teacher_digits_cls.py'])
 def test_cls_quickstart_trains(config, tiny_digits_cls, tmp_path):
     runner = build_runner(load_config(config, _cls_overrides(tiny_digits_cls, tmp_path)))
     runner.train()

@@ -1,4 +1,5 @@
-"""Every workflow recipe (configs/workflows) trains two iterations on tiny data."""
+"""Every workflow recipe (pruned students, schedules, several or trainable teachers) trains
+two iterations on tiny data."""
 import importlib.util
 from pathlib import Path
 
@@ -6,10 +7,10 @@ import pytest
 import torch
 
 from kd.apis import build_runner, load_config
-from tests.test_configs.test_recipes import _cls_overrides
+from tests.test_configs.test_recipes import WORKFLOW_RECIPES, _cls_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKFLOWS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / 'configs' / 'workflows').glob('*.py'))
+WORKFLOWS = WORKFLOW_RECIPES
 
 
 def _prune_tool():
@@ -26,7 +27,7 @@ def _teacher_model():
     import kd  # noqa: F401
     from kd.registry import MODELS
     return MODELS.build(Config.fromfile(
-        str(ROOT / 'configs/quickstart/resnet_teacher_digits_cls.py')).model)
+        str(ROOT / 'configs/baselines/resnet_teacher_digits_cls.py')).model)
 
 
 def _random_teachers(tmp_path, recipe):

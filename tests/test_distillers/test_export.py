@@ -8,8 +8,8 @@ import torch
 
 pytest.importorskip('mmdet')
 
-STUDENT = 'configs/quickstart/retinanet_student_digits.py'
-TEACHER = 'configs/quickstart/retinanet_teacher_digits.py'
+STUDENT = 'configs/baselines/retinanet_student_digits.py'
+TEACHER = 'configs/baselines/retinanet_teacher_digits.py'
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 

@@ -14,7 +14,7 @@ def test_student_hook_writes_plain_student(tiny_digits_det, tmp_path):
     from kd.utils.config import resolve_config_path
     cfg_file = tmp_path / 'recipe.py'
     cfg_file.write_text(
-        "_base_ = ['kd::quickstart/cwd_retinanet_digits.py']\n"
+        "_base_ = ['kd::cwd/cwd_retinanet_digits.py']\n"
         "model = dict(teacher=dict(checkpoint=None, allow_random_init=True))\n")
     opts = [o for o in _tiny_det_overrides(tiny_digits_det, tmp_path, iters=2)
             if not o.startswith('model.')]
@@ -24,7 +24,7 @@ def test_student_hook_writes_plain_student(tiny_digits_det, tmp_path):
     data = torch.load(tmp_path / 'student_last.pth', weights_only=True)
     assert not any(k.startswith(('student.', 'entries.', 'teacher')) for k in data['state_dict'])
     assert data['meta']['dataset_meta']['classes'][0] == '0'
-    det = init_detector(resolve_config_path('configs/quickstart/retinanet_student_digits.py'),
+    det = init_detector(resolve_config_path('configs/baselines/retinanet_student_digits.py'),
                         str(tmp_path / 'student_last.pth'), device='cpu')
     assert set(det.state_dict()) == set(data['state_dict'])
     # the distillation checkpoint holds no teacher either

@@ -12,7 +12,7 @@ def setup(tiny_digits_det, tmp_path):
 
     from kd.apis import load_config
     from kd.registry import DATASETS, MODELS
-    cfg = load_config('configs/quickstart/cwd_retinanet_digits.py',
+    cfg = load_config('configs/cwd/cwd_retinanet_digits.py',
                       ['model.teacher.checkpoint=None', 'model.teacher.allow_random_init=True',
                        'model.student.test_cfg.score_thr=0.0'])
     init_default_scope('mmdet')

@@ -384,10 +384,10 @@ def test_inside_single_teacher_distiller_fills_channels_and_gets_data_samples():
     from kd.distillers import SingleTeacherDistiller
 
     student_cfg = Config.fromfile(
-        str(ROOT / 'configs/quickstart/retinanet_student_digits.py')).model
+        str(ROOT / 'configs/baselines/retinanet_student_digits.py')).model
     distiller = SingleTeacherDistiller(
         student=dict(student_cfg.to_dict(), _scope_='mmdet'),
-        teacher=dict(config='kd::quickstart/retinanet_teacher_digits.py',
+        teacher=dict(config='kd::baselines/retinanet_teacher_digits.py',
                      allow_random_init=True),
         probe_shape=(3, 96, 96),
         distill=dict(fpn=dict(student='neck', teacher='neck', loss=dict(type='FGDLoss'))))

@@ -131,7 +131,7 @@ def test_duplicate_entry_names_in_a_config(tmp_path):
 
 def test_missing_dataset_file_names_key_and_fix(tmp_path):
     pytest.importorskip('mmdet')
-    cfg = load_config('configs/quickstart/retinanet_student_digits.py',
+    cfg = load_config('configs/baselines/retinanet_student_digits.py',
                       [f'work_dir={tmp_path}',
                        'train_dataloader.dataset.type=CocoDataset',
                        f'train_dataloader.dataset.data_root={tmp_path}/coco/'])

@@ -19,12 +19,12 @@ def _recipe(tmp_path, data_root):
     from kd.registry import MODELS
     torch.manual_seed(1)
     teacher = MODELS.build(Config.fromfile(
-        osp.join(ROOT, 'configs/quickstart/resnet_teacher_digits_cls.py')).model)
+        osp.join(ROOT, 'configs/baselines/resnet_teacher_digits_cls.py')).model)
     ckpt = tmp_path / 'teacher.pth'
     torch.save({'state_dict': teacher.state_dict()}, ckpt)
     path = tmp_path / 'recipe.py'
     path.write_text(f"""
-_base_ = ['kd::workflows/kd_cosine_resnet_digits_cls.py']
+_base_ = ['kd::kd/kd_cosine_resnet_digits_cls.py']
 model = dict(teacher=dict(checkpoint='{ckpt}'), distill=dict(stages=dict(
     student='backbone', teacher='backbone', connector=dict(type='ConvConnector'),
     loss=dict(type='FeatureMSELoss', loss_weight=0.1),

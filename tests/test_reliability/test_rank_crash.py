@@ -18,7 +18,7 @@ def test_crash_of_one_rank_ends_the_run(tiny_digits_det, tmp_path):
     opts = _tiny_det_overrides(tiny_digits_det, tmp_path, iters=20)
     opts += ['train_cfg.val_interval=100']
     config = tmp_path / 'crash.py'
-    config.write_text("_base_ = ['kd::quickstart/retinanet_student_digits.py']\n"
+    config.write_text("_base_ = ['kd::baselines/retinanet_student_digits.py']\n"
                       "custom_imports = dict(imports=['tests.test_reliability.crash_hook'], "
                       "allow_failed_imports=False)\n"
                       "custom_hooks = [dict(type='CrashOneRankHook', rank=1, at_iter=2)]\n")

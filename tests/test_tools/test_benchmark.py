@@ -49,7 +49,7 @@ def test_classification_recipe_inline_memory(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     bench = _tool('benchmark')
     out = tmp_path / 'kd.json'
-    bench.main(['configs/quickstart/kd_resnet_digits_cls.py', '--iters', '1', '--warmup',
+    bench.main(['configs/kd/kd_resnet_digits_cls.py', '--iters', '1', '--warmup',
                 '1', '--repeats', '1', '--batch-size', '4', '--memory', 'inline',
                 '--out', str(out)])
     result = json.loads(out.read_text())
@@ -78,7 +78,7 @@ def test_benchmark_all_plans_sweeps_and_writes_tables(tmp_path, monkeypatch):
 
     # tables from a saved result, between the markers of an existing page
     result = dict(
-        config='configs/quickstart/cwd_retinanet_digits.py', cfg_options=[],
+        config='configs/cwd/cwd_retinanet_digits.py', cfg_options=[],
         timestamp='2025-01-01T00:00:00', batch_size=16, input_size=[96, 96],
         boxes_per_image=10, iters=20, warmup=5, repeats=5,
         host=dict(device='cpu', device_name='x86_64', torch='2', threads=1,

@@ -30,8 +30,8 @@ def test_table_and_chart_from_finished_runs(tmp_path):
             _finished_run(str(tmp_path / f'{name}_seed{seed}'), m, m50)
     out = tmp_path / 'table.md'
     res = subprocess.run([sys.executable, 'tools/analysis_tools/run_benchmark_table.py',
-                          '--baseline', 'configs/quickstart/retinanet_student_digits.py',
-                          '--recipes', 'configs/quickstart/cwd_retinanet_digits.py',
+                          '--baseline', 'configs/baselines/retinanet_student_digits.py',
+                          '--recipes', 'configs/cwd/cwd_retinanet_digits.py',
                           '--seeds', '0', '1', '--work-dir', str(tmp_path), '--out', str(out)],
                          cwd=ROOT, capture_output=True, text=True, timeout=300,
                          env=dict(os.environ, OMP_NUM_THREADS='1'))
@@ -40,7 +40,7 @@ def test_table_and_chart_from_finished_runs(tmp_path):
     assert lines[2] == ('| recipe | what | params (M) | GFLOPs | coco/bbox_mAP_50 | '
                         'coco/bbox_mAP | Δ vs baseline |')
     cwd = next(line for line in lines
-               if line.startswith('| `configs/quickstart/cwd')).split(' | ')
+               if line.startswith('| `configs/cwd/cwd')).split(' | ')
     std = statistics.stdev([47.0, 49.0])
     assert cwd[2] == '0.792' and cwd[4] == '71.0 ± 1.4' and cwd[5] == f'48.0 ± {std:.1f}'
     assert cwd[6].startswith('+6.0')                       # 48.0 - mean(40, 44)

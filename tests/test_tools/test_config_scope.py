@@ -164,7 +164,7 @@ def test_wheel_carries_configs_and_no_start_up_file(tmp_path):
     wheel, = tmp_path.glob('kd_toolbox-*.whl')
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {'kd/.mim/model-index.yml', 'kd/.mim/configs/_base_/default_runtime_cls.py',
-            'kd/.mim/configs/quickstart/cwd_retinanet_digits.py'} <= names
+            'kd/.mim/configs/cwd/cwd_retinanet_digits.py'} <= names
     assert [n for n in names if n.endswith('.pth')] == []
     assert {n.split('/')[0] for n in names if '.dist-info/' not in n} == {'kd'}
     license_files = [n for n in names if n.endswith('/LICENSE')]

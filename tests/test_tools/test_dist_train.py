@@ -25,7 +25,7 @@ def test_dist_train_two_cpu_processes(tiny_digits_det, tmp_path):
     env = dict(os.environ, PORT=_port(), OMP_NUM_THREADS='1', PYTHON=os.environ.get(
         'PYTHON', __import__('sys').executable))
     res = subprocess.run(['bash', osp.join(ROOT, 'tools/dist_train.sh'),
-                          'configs/quickstart/retinanet_student_digits.py', '2',
+                          'configs/baselines/retinanet_student_digits.py', '2',
                           '--cfg-options'] + opts, cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=600)
     if res.returncode != 0:

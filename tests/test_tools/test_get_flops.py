@@ -11,7 +11,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 def test_get_flops_on_a_recipe_needs_no_checkpoint():
     res = subprocess.run([sys.executable, osp.join(ROOT, 'tools/analysis_tools/get_flops.py'),
-                          'configs/quickstart/cwd_retinanet_digits.py'], cwd=ROOT,
+                          'configs/cwd/cwd_retinanet_digits.py'], cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     rows = {line.split()[0]: line.split()[1:] for line in res.stdout.splitlines()[1:]}

@@ -99,7 +99,7 @@ def test_finished_results_skips_unfinished_runs(tmp_path):
         scalars.write_text('{"accuracy/top1": %.1f, "step": 1}\n' % (70 + seed))
         if done:
             (run / 'DONE').write_text('{}')
-    recipe = 'configs/quickstart/kd_resnet_digits_cls.py'
+    recipe = 'configs/kd/kd_resnet_digits_cls.py'
     assert finished_results([recipe], [0, 1], str(tmp_path), 'accuracy/top1') == \
         {recipe: [70.0, 71.0]}
     assert finished_results([recipe], [0, 1, 2], str(tmp_path), 'accuracy/top1') == {}
@@ -146,6 +146,6 @@ def test_kd_config_paths_still_resolve_with_the_model_index(tmp_path):
     """MMEngine reads kd/.mim/model-index.yml (and every metafile) for `kd::` bases."""
     from kd.apis import load_config
     recipe = tmp_path / 'recipe.py'
-    recipe.write_text("_base_ = ['kd::quickstart/cwd_retinanet_digits.py']\n")
+    recipe.write_text("_base_ = ['kd::cwd/cwd_retinanet_digits.py']\n")
     cfg = load_config(str(recipe))
     assert cfg.model.type == 'kd.SingleTeacherDistiller'

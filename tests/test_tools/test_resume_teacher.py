@@ -9,7 +9,7 @@ from tests.test_configs.test_quickstart import _tiny_det_overrides
 
 pytest.importorskip('mmdet')
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-RECIPE = 'configs/quickstart/cwd_retinanet_digits.py'
+RECIPE = 'configs/cwd/cwd_retinanet_digits.py'
 
 
 def _train_tool():
@@ -27,7 +27,7 @@ def _teacher_file(path):
     from kd.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     from mmdet.registry import MODELS
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/quickstart/retinanet_teacher_digits.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/baselines/retinanet_teacher_digits.py'))
     with DefaultScope.overwrite_default_scope('mmdet'):
         torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, path)
 

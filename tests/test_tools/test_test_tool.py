@@ -8,8 +8,8 @@ import torch
 
 pytest.importorskip('mmdet')
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-STUDENT = 'configs/quickstart/retinanet_student_digits.py'
-RECIPE = 'configs/quickstart/cwd_retinanet_digits.py'
+STUDENT = 'configs/baselines/retinanet_student_digits.py'
+RECIPE = 'configs/cwd/cwd_retinanet_digits.py'
 
 
 def _tool():

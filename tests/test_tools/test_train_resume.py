@@ -15,7 +15,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 def _train(opts, *extra):
     env = dict(os.environ, OMP_NUM_THREADS='1')
     return subprocess.run([sys.executable, osp.join(ROOT, 'tools/train.py'),
-                           'configs/quickstart/retinanet_student_digits.py', *extra,
+                           'configs/baselines/retinanet_student_digits.py', *extra,
                            '--cfg-options'] + opts, cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=600)
 

@@ -17,7 +17,7 @@ from tests.test_configs.test_recipes import _with_random_teacher
 pytest.importorskip('mmdet')
 
 ROOT = Path(__file__).resolve().parents[2]
-CWD = 'configs/quickstart/cwd_retinanet_digits.py'
+CWD = 'configs/cwd/cwd_retinanet_digits.py'
 FGD = 'configs/fgd/fgd_retinanet_digits.py'
 
 
@@ -108,7 +108,7 @@ def test_tool_on_a_classification_recipe(tmp_path):
     image = tmp_path / 'digit.png'
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 255, (40, 28, 3), dtype=np.uint8)).save(image)
-    recipe = _with_random_teacher(tmp_path, 'configs/quickstart/kd_resnet_digits_cls.py')
+    recipe = _with_random_teacher(tmp_path, 'configs/kd/kd_resnet_digits_cls.py')
     written = _tool().main([recipe, str(image), '--out-dir', str(tmp_path / 'vis')])
     assert [osp.basename(p) for p, _ in written] == ['logits.png']
     pair = written[0][1]

@@ -139,7 +139,7 @@ def test_train_tool_refuses_before_building(monkeypatch, tmp_path, hub):
     import importlib.util
     recipe = tmp_path / 'recipe.py'
     recipe.write_text(
-        "_base_ = ['kd::quickstart/cwd_retinanet_digits.py']\n"
+        "_base_ = ['kd::cwd/cwd_retinanet_digits.py']\n"
         "model = dict(student=dict(backbone=dict(init_cfg=dict(_delete_=True, type='Pretrained', "
         "checkpoint='torchvision://resnet18'))),\n"
         "             teacher=dict(checkpoint='/nowhere/teacher.pth'))\n")

@@ -42,7 +42,7 @@ def test_tasks_come_from_the_tasks_file():
     assert list(tasks) == ['det', 'cls', 'det_gfl', 'det_yolo', 'det_dino', 'det_rtmdet',
                           'det_yolox']
     det = tasks['det']
-    assert det.baseline == 'configs/quickstart/retinanet_student_digits.py'
+    assert det.baseline == 'configs/baselines/retinanet_student_digits.py'
     assert det.metric_key == 'coco/bbox_mAP' and det.metric == 'mAP50-95'
     assert tasks['cls'].metric_key == 'accuracy/top1'
 
@@ -53,8 +53,8 @@ def test_methods_come_from_the_metafiles():
     assert cwd == Method(
         key='cwd', name='CWD', loss='ChannelWiseDivergence', file='kd/losses/feature/cwd.py',
         task='det', paper=cwd.paper, url='https://arxiv.org/abs/2011.13256', about=cwd.about,
-        recipes=('configs/quickstart/cwd_retinanet_digits.py',
-                 'configs/quickstart/cwd_dense_kd_retinanet_digits.py'))
+        recipes=('configs/cwd/cwd_retinanet_digits.py',
+                 'configs/cwd/cwd_dense_kd_retinanet_digits.py'))
     assert '"Channel-wise Knowledge Distillation for Dense Prediction"' in cwd.paper
     assert methods['logits_lp'].recipes == ('configs/logits_lp/logits_mse_resnet_digits_cls.py',
                                             'configs/logits_lp/logits_l1_resnet_digits_cls.py')
@@ -118,5 +118,5 @@ def test_mmengine_reads_metafiles_with_zoo_sections_and_no_models(tmp_path):
         (mim / rel).write_text(text)
     (mim / 'model-index.yml').write_text(
         'Import:\n  - configs/cosine/metafile.yml\n  - configs/cwd/metafile.yml\n')
-    found = _get_cfg_metainfo(str(tmp_path), 'quickstart/cwd_retinanet_digits.py')
-    assert found['Config'] == 'configs/quickstart/cwd_retinanet_digits.py'
+    found = _get_cfg_metainfo(str(tmp_path), 'cwd/cwd_retinanet_digits.py')
+    assert found['Config'] == 'configs/cwd/cwd_retinanet_digits.py'

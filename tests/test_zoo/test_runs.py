@@ -36,7 +36,7 @@ def test_a_finished_run_is_reused(tmp_path, monkeypatch):
 
 def test_run_grid_reads_each_seed_in_percent(tmp_path, monkeypatch):
     monkeypatch.setattr('subprocess.Popen', None)      # nothing may be started
-    config = 'configs/quickstart/cwd_retinanet_digits.py'
+    config = 'configs/cwd/cwd_retinanet_digits.py'
     for seed, value in ((0, 0.40), (1, 0.44)):
         _finished_run(tmp_path / run_name(config, seed), [{'coco/bbox_mAP': value}])
     assert run_name(config, 1) == 'cwd_retinanet_digits_seed1'
@@ -54,6 +54,6 @@ def test_a_failed_run_says_where_its_log_is(tmp_path, monkeypatch):
 
 
 def test_small_helpers():
-    assert describe('configs/quickstart/cwd_retinanet_digits.py')
+    assert describe('configs/cwd/cwd_retinanet_digits.py')
     assert scale('coco/bbox_mAP') == 100.0 and scale('accuracy/top1') == 1.0
     assert mean_std([40.0, 44.0]) == '42.0 ± 2.8' and mean_std([40.0]) == '40.0'

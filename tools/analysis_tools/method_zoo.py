@@ -30,7 +30,7 @@ YOLO objectness distillation YOLOv3 heads (``det_yolo``: YOLOv3 R18/2 -> R18/4)
 and DETR KD DINO (``det_dino``), metric COCO mAP50-95; classification recipes
 distil CIFAR ResNet-20 into ResNet-8 on DigitsCls (``cls``), metric top-1. The
 teacher of every task used must exist (train it with the task's ``teacher``
-config; see configs/quickstart/README.md, configs/ld/README.md,
+config; see docs/results_quickstart.md, configs/ld/README.md,
 configs/yolo_kd/README.md).
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Train a baseline and distillation recipes over seeds; write a Markdown table.
 
     python tools/analysis_tools/run_benchmark_table.py \\
-        --baseline configs/quickstart/resnet_student_digits_cls.py \\
+        --baseline configs/baselines/resnet_student_digits_cls.py \\
         --recipes configs/dkd/dkd_resnet_digits_cls.py configs/dist/dist_resnet_digits_cls.py \\
         --seeds 0 1 2 --jobs 2 --work-dir work_dirs/bench_cls --out docs/results_cls.md
 

@@ -9,7 +9,7 @@ outputs keep their width, so the residual connections stay valid. The result
 is a network no config describes (every block has its own inner width). It is
 saved with ``torch.save(model)`` (a pickled module) for
 ``student=dict(model_file=OUT.pth, allow_unsafe_unpickle=True)`` in a
-distillation recipe (see configs/workflows/kd_pruned_resnet20_digits_cls.py).
+distillation recipe (see configs/kd/kd_pruned_resnet20_digits_cls.py).
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
     python tools/model_converters/repdistiller_to_kd.py \
         download_ckpts/cifar_teachers/resnet32x4_vanilla/ckpt_epoch_240.pth \
-        work_dirs/resnet32x4_cifar100/epoch_240.pth --config configs/cifar100/resnet32x4_cifar100.py
+        work_dirs/resnet32x4_cifar100/epoch_240.pth \
+        --config configs/baselines/resnet32x4_cifar100.py
 
 The architecture comes from the folder name (``resnet32x4_vanilla``) unless
 ``--arch`` names it. With ``--config`` the converted weights are loaded

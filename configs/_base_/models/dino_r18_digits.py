@@ -5,6 +5,7 @@
 # stride-64 level from the ChannelMapper: 12x12 + 6x6 + 3x3 + 2x2 = 193 tokens.
 # The values below are the student's; dino_teacher_digits.py overrides the
 # dicts that use them (a child config cannot change a base variable).
+_base_ = ['./r18_digits.py']   # backbone, data preprocessor
 width = 16           # ResNet base channels (64 = the standard ResNet-18)
 # mmdet 3.3's DinoTransformerDecoder encodes the reference boxes with the
 # default 128 features per coordinate (4 x 128 = 2 x 256), so DINO's
@@ -23,23 +24,8 @@ model = dict(
     with_box_refine=True,
     as_two_stage=True,
     num_feature_levels=4,
-    data_preprocessor=dict(
-        type='DetDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_size_divisor=1),
-    backbone=dict(
-        type='ResNet',
-        depth=18,
-        base_channels=width,
-        num_stages=4,
-        out_indices=(1, 2, 3),
-        frozen_stages=-1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        style='pytorch',
-        init_cfg=None),
+    data_preprocessor=dict(pad_size_divisor=1),
+    backbone=dict(base_channels=width),
     neck=dict(
         type='ChannelMapper',
         in_channels=[width * 2, width * 4, width * 8],

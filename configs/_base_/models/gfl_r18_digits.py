@@ -4,36 +4,12 @@
 # 4 x stride (32-128 px at strides 8-32; ATSS picks the positives); each box edge
 # is regressed as a distribution over reg_max + 1 = 9 bins (8 strides exceed the
 # largest digit's centre-to-edge distance, ~23 px, at every level).
-width = 64      # ResNet base channels (64 = the standard ResNet-18)
-fpn_channels = 128
+_base_ = ['./r18_fpn_digits.py']   # backbone, FPN, data preprocessor
 head_convs = 4
+fpn_channels = _base_.fpn_channels
 
 model = dict(
     type='GFL',
-    data_preprocessor=dict(
-        type='DetDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_size_divisor=32),
-    backbone=dict(
-        type='ResNet',
-        depth=18,
-        base_channels=width,
-        num_stages=4,
-        out_indices=(1, 2, 3),
-        frozen_stages=-1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        style='pytorch',
-        init_cfg=None),
-    neck=dict(
-        type='FPN',
-        in_channels=[width * 2, width * 4, width * 8],
-        out_channels=fpn_channels,
-        start_level=0,
-        add_extra_convs=False,
-        num_outs=3),
     bbox_head=dict(
         type='GFLHead',
         num_classes=10,

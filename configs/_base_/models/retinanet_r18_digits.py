@@ -2,36 +2,12 @@
 # Trained from scratch (no model-zoo weights here), so BN is trained
 # (norm_eval=False) and no stage is frozen.  Three FPN levels (strides 8-32)
 # with anchors of 16-100 px cover the 12-44 px digits.
-width = 64      # ResNet base channels (64 = the standard ResNet-18)
-fpn_channels = 128
+_base_ = ['./r18_fpn_digits.py']   # backbone, FPN, data preprocessor
 head_convs = 4
+fpn_channels = _base_.fpn_channels
 
 model = dict(
     type='RetinaNet',
-    data_preprocessor=dict(
-        type='DetDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_size_divisor=32),
-    backbone=dict(
-        type='ResNet',
-        depth=18,
-        base_channels=width,
-        num_stages=4,
-        out_indices=(1, 2, 3),
-        frozen_stages=-1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        style='pytorch',
-        init_cfg=None),
-    neck=dict(
-        type='FPN',
-        in_channels=[width * 2, width * 4, width * 8],
-        out_channels=fpn_channels,
-        start_level=0,
-        add_extra_convs=False,
-        num_outs=3),
     bbox_head=dict(
         type='RetinaHead',
         num_classes=10,

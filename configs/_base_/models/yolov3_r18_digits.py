@@ -3,27 +3,11 @@
 # and 12x12 cells), three anchors each, from quantiles of the DigitsDet training
 # boxes (w 8-30 px, h 12-42 px: tall digits). Task losses as MMDetection's YOLOv3
 # (sums over the batch).
-width = 64      # ResNet base channels (64 = the standard ResNet-18)
+_base_ = ['./r18_digits.py']   # backbone, data preprocessor
+width = _base_.width
 
 model = dict(
     type='YOLOV3',
-    data_preprocessor=dict(
-        type='DetDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_size_divisor=32),
-    backbone=dict(
-        type='ResNet',
-        depth=18,
-        base_channels=width,
-        num_stages=4,
-        out_indices=(1, 2, 3),
-        frozen_stages=-1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        style='pytorch',
-        init_cfg=None),
     neck=dict(
         type='YOLOV3Neck',
         num_scales=3,

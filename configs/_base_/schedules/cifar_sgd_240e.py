@@ -3,7 +3,9 @@
 # and 210. MobileNetV2 / ShuffleNet students use lr 0.01 (set in their configs).
 max_epochs = 240
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-val_cfg = dict()
+# kd.DistillValLoop: MMEngine's ValLoop; for a distiller it also evaluates the teacher,
+# once (logged as teacher/<metric>; `val_cfg = dict(evaluate_teacher=False)` skips it)
+val_cfg = dict(type='kd.DistillValLoop')
 test_cfg = dict()
 
 optim_wrapper = dict(

@@ -1,10 +1,12 @@
 # Short epoch-based schedule for the embedded classification data (~940
 # iterations at batch 64): one warm-up epoch (linear, iteration-wise), then
 # cosine decay.  AdamW, as for the from-scratch detectors (see
-# configs/quickstart/README.md for the measured SGD/AdamW comparison there).
+# docs/results_quickstart.md for the measured SGD/AdamW comparison there).
 max_epochs = 10
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-val_cfg = dict()
+# kd.DistillValLoop: MMEngine's ValLoop; for a distiller it also evaluates the teacher,
+# once (logged as teacher/<metric>; `val_cfg = dict(evaluate_teacher=False)` skips it)
+val_cfg = dict(type='kd.DistillValLoop')
 test_cfg = dict()
 
 optim_wrapper = dict(

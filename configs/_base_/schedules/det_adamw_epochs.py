@@ -5,7 +5,9 @@
 # and AdamW as det_adamw_iters.py; no weight decay on norms and biases (RTMDet's).
 max_epochs = 10
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
-val_cfg = dict(type='ValLoop')
+# kd.DistillValLoop: MMEngine's ValLoop; for a distiller it also evaluates the teacher,
+# once (logged as teacher/<metric>; `val_cfg = dict(evaluate_teacher=False)` skips it)
+val_cfg = dict(type='kd.DistillValLoop')
 test_cfg = dict(type='TestLoop')
 
 param_scheduler = [

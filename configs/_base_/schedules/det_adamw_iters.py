@@ -4,7 +4,9 @@
 # against 0.020 with SGD (lr 0.02, momentum 0.9) on DigitsDet.
 max_iters = 1500
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
+# kd.DistillValLoop: MMEngine's ValLoop; for a distiller it also evaluates the teacher,
+# once (logged as teacher/<metric>; `val_cfg = dict(evaluate_teacher=False)` skips it)
+val_cfg = dict(type='kd.DistillValLoop')
 test_cfg = dict(type='TestLoop')
 
 param_scheduler = [

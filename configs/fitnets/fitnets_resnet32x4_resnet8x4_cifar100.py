@@ -1,0 +1,14 @@
+# FitNets (Romero et al. ICLR 2015) as RepDistiller runs it (hint layer 2, -b 100):
+# MSE between the teacher's second stage and the student's through a 3x3
+# conv-BN-ReLU regressor, weight 100, plus the student's cross-entropy (weight 1).
+# ResNet-8x4 student <- ResNet-32x4 teacher on CIFAR-100. Published top-1: docs/cifar100.md.
+# Train the teacher first: python tools/train.py configs/baselines/resnet32x4_cifar100.py
+_base_ = ['../_base_/cifar_pairs/resnet32x4_resnet8x4.py']
+
+model = dict(
+    distill=dict(
+        hint=dict(student=dict(source='backbone', index=1),
+                  teacher=dict(source='backbone', index=1),
+                  connector=dict(type='ConvConnector', kernel_size=3, norm='bn',
+                                 act='relu'),
+                  loss=dict(type='FeatureMSELoss', loss_weight=100.0))))

@@ -1,6 +1,0 @@
-# Workflow: stop distillation. KD (tau 4) for the first 7 of 10 epochs; kd.StopDistillHook then
-# switches the distill loss and the teacher forward off (the student fine-tunes on labels alone).
-_base_ = ['../quickstart/kd_resnet_digits_cls.py']
-custom_hooks = [dict(type='kd.StudentCheckpointHook'),
-                dict(type='kd.WeightsConsistencyHook'),
-                dict(type='kd.StopDistillHook', stop_epoch=7)]
