@@ -226,6 +226,11 @@ def test_exported_student_loads_strictly_and_tools_test_evaluates_it(
     for a, b in zip(ours, theirs):
         assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
         assert torch.equal(a.pred_instances.scores, b.pred_instances.scores)
+    # the same student from the distillation checkpoint, by the export tool's function
+    from kd.utils.export import export_student
+    again = export_student(str(tmp_path / 'train' / 'iter_2.pth'), str(tmp_path / 'again.pth'))
+    assert set(again['state_dict']) == set(state)
+    assert all(torch.equal(again['state_dict'][k], state[k]) for k in state)
     # tools/test.py: the student config with the exported file, loaded strictly
     log = _run(monkeypatch, STUDENT, exported, tiny_digits_det, tmp_path / 'eval')
     assert f'strictly ({len(state)} tensors)' in log

@@ -7,6 +7,7 @@ from pathlib import Path
 from kd.zoo import KEEP_MARKER, load_methods, load_tasks, write_method_readme
 from tests.test_configs.test_det_family_recipes import FAMILY_RECIPES
 from tests.test_configs.test_recipes import CLS_RECIPES, DET_RECIPES
+from tests.test_configs.test_rtdetr_kd_recipes import RECIPES as RTDETR_RECIPES
 from tests.test_hooks.test_student_hooks import HOOK_RECIPES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,17 +16,17 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_recipe_is_in_the_zoo_and_every_zoo_entry_exists():
     tasks, methods = load_tasks(), load_methods()
     listed = {r for m in methods.values() for r in m.recipes}
-    assert set(DET_RECIPES + CLS_RECIPES + FAMILY_RECIPES + HOOK_RECIPES +
+    assert set(DET_RECIPES + CLS_RECIPES + FAMILY_RECIPES + HOOK_RECIPES + RTDETR_RECIPES +
                ['configs/detr_kd/detr_kd_dino_digits.py']) == listed
     # each task's recipes distil that task's baseline model: the name says which
     suffixes = {'det': '_retinanet_digits.py', 'cls': '_resnet_digits_cls.py',
                 'det_gfl': '_gfl_digits.py', 'det_yolo': '_yolov3_digits.py',
                 'det_dino': '_dino_digits.py', 'det_rtmdet': '_rtmdet_digits.py',
-                'det_yolox': '_yolox_digits.py'}
+                'det_yolox': '_yolox_digits.py', 'det_rtdetr': '_rtdetr_digits.py'}
     assert set(tasks) == set(suffixes)
     for name, task in tasks.items():
         assert (ROOT / task.baseline).is_file() and (ROOT / task.teacher).is_file(), name
-    assert len(methods) == 32
+    assert len(methods) == 33
     for key, method in methods.items():
         assert method.key == key and (ROOT / 'configs' / key / 'metafile.yml').is_file()
         assert (ROOT / method.file).is_file(), key

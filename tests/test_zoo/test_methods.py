@@ -40,7 +40,7 @@ def _checkout(tmp_path):
 def test_tasks_come_from_the_tasks_file():
     tasks = load_tasks()
     assert list(tasks) == ['det', 'cls', 'det_gfl', 'det_yolo', 'det_dino', 'det_rtmdet',
-                          'det_yolox']
+                          'det_yolox', 'det_rtdetr']
     det = tasks['det']
     assert det.baseline == 'configs/baselines/retinanet_student_digits.py'
     assert det.metric_key == 'coco/bbox_mAP' and det.metric == 'mAP50-95'
