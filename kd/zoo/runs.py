@@ -45,6 +45,22 @@ def final_metrics(work_dir: str, key: str = 'coco/bbox_mAP') -> dict | None:
     return None
 
 
+def best_metric(work_dir: str, key: str) -> float | None:
+    """The best (largest) value of ``key`` over every validation of a run, or None.
+
+    RepDistiller and mdistiller report the best test top-1 over training; MMEngine's
+    ``scalars.json`` holds one row per validation.
+    """
+    best = None
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if key in row and (best is None or row[key] > best):
+                    best = float(row[key])
+    return best
+
+
 def train(name: str, config: str, work_dir: str, options: list[str], threads: int = 0,
           key: str = 'coco/bbox_mAP') -> dict:
     """Train one run in a subprocess (progress lines only); return its metrics.
