@@ -271,6 +271,52 @@ def test_vid_matches_reference(s_size, t_size):
     assert loss.item() == pytest.approx(expected, rel=1e-9)
 
 
+def _vid_straightforward(vid: VIDLoss, student: torch.Tensor, teacher: torch.Tensor,
+                         dtype: torch.dtype = torch.float64):
+    """The paper's formula elementwise, NCHW layout, F.conv2d per layer."""
+    x = student.to(dtype)
+    convs = [m for m in vid.regressor if isinstance(m, torch.nn.Conv2d)]
+    for i, conv in enumerate(convs):
+        x = torch.nn.functional.conv2d(x, conv.weight.to(dtype))
+        x = x.relu() if i < len(convs) - 1 else x
+    var = (torch.nn.functional.softplus(vid.log_scale.to(dtype)) + vid.eps).view(1, -1, 1, 1)
+    nll = 0.5 * ((x - teacher.to(dtype)) ** 2 / var + var.log())
+    return vid.loss_weight * nll.mean()
+
+
+@pytest.mark.parametrize('shape', [(64, 16, 32, 32), (64, 32, 16, 16), (16, 64, 8, 8)])
+def test_vid_fast_path_equals_straightforward_loss_and_gradients(shape):
+    """Channels-last regressor and per-channel sums (the CPU fast path) vs the formula.
+
+    In float64 the two agree to 1e-9 (loss and every gradient): the same arithmetic.
+    In float32 the loss agrees with the float64 formula to 1e-6; the gradients of the
+    regressor weights (sums over N*H*W = 65536 positions) to the float32 rounding
+    of such sums, 1e-5 of their largest value (the elementwise float32 formula is as far).
+    """
+    n, c, h, w = shape
+    for dtype, loss_tol, grad_tol in ((torch.float64, 1e-9, 1e-9),
+                                      (torch.float32, 1e-6, 1e-5)):
+        torch.manual_seed(0)
+        vid = VIDLoss(in_channels=c, out_channels=c, loss_weight=1.5).to(dtype)
+        with torch.no_grad():
+            vid.log_scale.add_(torch.linspace(-1, 1, c, dtype=dtype))
+        student = torch.randn(shape, dtype=dtype).relu().requires_grad_(True)
+        teacher = torch.randn(shape, dtype=dtype).relu()
+        loss = vid(student, teacher)
+        loss.backward()
+        params = [student] + list(vid.parameters())
+        fast_grads = [p.grad.clone() for p in params]
+        for p in params:
+            p.grad = None
+        ref = _vid_straightforward(vid, student, teacher)
+        ref.backward()
+        assert loss.item() == pytest.approx(ref.item(), rel=loss_tol), dtype
+        for fast, p in zip(fast_grads, params):
+            scale = p.grad.abs().max().item()
+            diff = (fast.double() - p.grad).abs().max().item()
+            assert diff <= grad_tol * scale, (dtype, tuple(p.shape), diff, scale)
+
+
 def test_vid_initial_variance_structure_gradients_errors():
     vid = VIDLoss(in_channels=3, out_channels=6, init_pred_var=5.0)
     torch.testing.assert_close(vid.variance(), torch.full((6, ), 5.0))
@@ -300,6 +346,74 @@ def test_irg_matches_reference_on_three_layers():
     expected = 0.5 * irg_reference([s.numpy() for s in s_list], [t.numpy() for t in t_list],
                                    1.0, 2.0, 3.0)
     assert loss.item() == pytest.approx(expected, rel=1e-9)
+
+
+def _irg_straightforward(s_list, t_list, w_v, w_e, w_t):
+    """IRG in float64 with explicit pairwise differences and adaptive pooling."""
+    def edges(f):
+        flat = f.double().flatten(1)
+        d = (flat[:, None, :] - flat[None, :, :]).pow(2).sum(-1).clamp(min=1e-12)
+        d = d * (1 - torch.eye(len(flat), dtype=d.dtype))
+        return d / d.max()
+
+    def transform(a, b):
+        size = (min(a.shape[2], b.shape[2]), min(a.shape[3], b.shape[3]))
+        a = torch.nn.functional.adaptive_avg_pool2d(a.double(), size)
+        b = torch.nn.functional.adaptive_avg_pool2d(b.double(), size)
+        small = min(a.shape[1], b.shape[1])
+        a = a.reshape(a.shape[0], small, -1, *size).mean(2)
+        b = b.reshape(b.shape[0], small, -1, *size).mean(2)
+        d = (a - b).flatten(1).pow(2).sum(1).clamp(min=1e-12)
+        return d / d.max()
+
+    mse = torch.nn.functional.mse_loss
+    vertex = mse(s_list[-1].double(), t_list[-1].double())
+    edge = sum(mse(edges(s), edges(t)) for s, t in zip(s_list, t_list)) / len(s_list)
+    trans = sum(mse(transform(s_list[i], s_list[i + 1]), transform(t_list[i], t_list[i + 1]))
+                for i in range(len(s_list) - 2)) / (len(s_list) - 2)
+    return w_v * vertex + w_e * edge + w_t * trans
+
+
+def test_irg_gram_edges_and_block_pooling_equal_straightforward_loss_and_gradients():
+    """The Gram-matrix edges, the symmetric backward and the fixed-window pooling vs
+    pairwise differences and adaptive pooling in float64: loss and student gradients.
+
+    In float64 the two agree to 1e-9; in float32 the loss to 1e-6 and the gradients to
+    1e-5 of their largest value (float32 rounding of sums over 4096-16384 elements).
+    """
+    shapes = [(32, 16, 16, 16), (32, 32, 8, 8), (32, 64, 4, 4)]
+    for dtype, loss_tol, grad_tol in ((torch.float64, 1e-9, 1e-9),
+                                      (torch.float32, 1e-6, 1e-5)):
+        torch.manual_seed(0)
+        s_list = [torch.randn(sh, dtype=dtype).relu().requires_grad_(True) for sh in shapes]
+        t_list = [torch.randn(sh, dtype=dtype).relu() for sh in shapes]
+        loss = IRGLoss(w_vertex=0.1, w_edge=5.0, w_transform=5.0)(s_list, t_list)
+        loss.backward()
+        fast = [s.grad.clone() for s in s_list]
+        for s in s_list:
+            s.grad = None
+        ref = _irg_straightforward(s_list, t_list, 0.1, 5.0, 5.0)
+        ref.backward()
+        assert loss.item() == pytest.approx(ref.item(), rel=loss_tol), dtype
+        for g, s in zip(fast, s_list):
+            scale = s.grad.abs().max().item()
+            diff = (g.double() - s.grad).abs().max().item()
+            assert diff <= grad_tol * scale, (dtype, tuple(s.shape), diff, scale)
+
+
+def test_pool_to_equals_adaptive_pooling_forward_and_backward():
+    from kd.losses.relation.irg import pool_to
+    torch.manual_seed(0)
+    for shape, size in (((2, 3, 32, 32), (16, 16)), ((2, 3, 12, 8), (4, 2)),
+                        ((2, 3, 10, 10), (4, 4)), ((2, 3, 5, 5), (5, 5))):
+        x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+        g = torch.randn(shape[:2] + size, dtype=torch.float64)
+        out = pool_to(x, size)
+        grad, = torch.autograd.grad(out, x, g)
+        ref = torch.nn.functional.adaptive_avg_pool2d(x, size)
+        ref_grad, = torch.autograd.grad(ref, x, g)
+        torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(grad, ref_grad, rtol=1e-12, atol=1e-12)
 
 
 def test_irg_single_layer_hand_worked_zero_gradients_errors():

@@ -59,14 +59,59 @@ Features = Union[Tensor, Sequence[Tensor]]
 _EPS = 1e-12
 
 
+class _Gram(torch.autograd.Function):
+    """``x @ x.T`` for ``x`` of shape ``(N, D)``, with the backward of a symmetric product.
+
+    Autograd's backward of ``mm(x, x.t())`` multiplies twice (``g @ x`` and
+    ``(x.T @ g).T``) and adds the two; since ``x`` is both operands the gradient
+    is ``(g + g.T) @ x``: one product of the same size as the forward.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return x @ x.t()
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        x, = ctx.saved_tensors
+        return (grad + grad.t()) @ x
+
+
+def gram(flat: Tensor) -> Tensor:
+    """``flat @ flat.T`` (``(N, N)``); the symmetric backward when a gradient is needed."""
+    return _Gram.apply(flat) if flat.requires_grad else flat @ flat.t()
+
+
 def edge_matrix(feature: Tensor, eps: float = _EPS) -> Tensor:
-    """Squared Euclidean distances ``(N, N)``, zero diagonal, divided by their max."""
+    """Squared Euclidean distances ``(N, N)``, zero diagonal, divided by their max.
+
+    ``||f_i - f_j||**2 = G_ii + G_jj - 2 G_ij`` with the Gram matrix ``G = F F^T``:
+    the squared norms are its diagonal, so the ``(N, D)`` feature is read by one
+    matrix product only (forward and backward).
+    """
     flat = feature.reshape(feature.shape[0], -1)
-    square = flat.pow(2).sum(dim=1)
-    dist = (square[:, None] + square[None, :] - 2 * flat @ flat.t()).clamp(min=eps)
+    g = gram(flat)
+    square = g.diagonal()
+    dist = (square[:, None] + square[None, :] - 2 * g).clamp(min=eps)
     eye = torch.eye(len(flat), dtype=torch.bool, device=flat.device)
     dist = dist.masked_fill(eye, 0)
     return dist / dist.max().clamp(min=eps)
+
+
+def pool_to(x: Tensor, size: tuple[int, int]) -> Tensor:
+    """``adaptive_avg_pool2d(x, size)``; as ``avg_pool2d`` when ``size`` divides ``x``'s.
+
+    Both take the mean of the same ``kh x kw`` blocks when the sizes divide; the
+    fixed-window pooling has a much cheaper backward on the CPU.
+    """
+    h, w = x.shape[-2:]
+    if (h, w) == tuple(size):
+        return x
+    if h % size[0] == 0 and w % size[1] == 0:
+        kernel = (h // size[0], w // size[1])
+        return F.avg_pool2d(x, kernel, stride=kernel)
+    return F.adaptive_avg_pool2d(x, size)
 
 
 def _align(early: Tensor, late: Tensor) -> tuple[Tensor, Tensor]:
@@ -77,8 +122,7 @@ def _align(early: Tensor, late: Tensor) -> tuple[Tensor, Tensor]:
         raise ValueError(f'IRGLoss transformation expects (N, C, H, W) or (N, C) features, '
                          f'got {tuple(early.shape)} and {tuple(late.shape)}')
     size = (min(early.shape[2], late.shape[2]), min(early.shape[3], late.shape[3]))
-    early = early if tuple(early.shape[2:]) == size else F.adaptive_avg_pool2d(early, size)
-    late = late if tuple(late.shape[2:]) == size else F.adaptive_avg_pool2d(late, size)
+    early, late = pool_to(early, size), pool_to(late, size)
     c_early, c_late = early.shape[1], late.shape[1]
     if c_early != c_late:
         small, large = min(c_early, c_late), max(c_early, c_late)
