@@ -462,3 +462,49 @@ def test_coco_recipe_teacher_urls_are_the_model_zoo_ones(recipe, metafile):
         pytest.skip(f'{zoo} not installed')
     cfg = Config.fromfile(str(ROOT / recipe))
     assert f'Weights: {cfg.teacher_ckpt}' in zoo.read_text()
+
+
+@pytest.mark.parametrize('shape', [(16, 64, 12, 12), (16, 64, 3, 3), (2, 8, 5, 7)])
+def test_gc_block_matrix_products_equal_the_conv_modules_with_gradients(shape):
+    """GlobalContextBlock.forward (matrix products) vs forward_modules (Conv2d, LayerNorm
+    modules) and vs a transcription with explicit sums: output and every gradient, to
+    1e-12 in float64; in float32 the output to 1e-6 and the gradients to 1e-5 (float32
+    rounding of the weight gradients' sums over N*H*W positions)."""
+    from kd.losses.detection.fgd import GlobalContextBlock
+    n, c, h, w = shape
+    for dtype, tol, grad_tol in ((torch.float64, 1e-12, 1e-12), (torch.float32, 1e-6, 1e-5)):
+        torch.manual_seed(0)
+        block = GlobalContextBlock(c).to(dtype)
+        with torch.no_grad():
+            for p in block.parameters():           # the last conv starts at zero: randomise
+                p.copy_(torch.randn_like(p) * 0.5)
+        x = torch.randn(shape, dtype=dtype, requires_grad=True)
+        g = torch.randn(shape, dtype=dtype)
+        grads = {}
+        for name, fn in (('fast', block.forward), ('modules', block.forward_modules)):
+            out = fn(x)
+            params = [x] + list(block.parameters())
+            grads[name] = (out.detach(), torch.autograd.grad(out, params, g))
+        # explicit: attention over positions, context, two linear maps with a layer norm
+        mw, mb = block.conv_mask.weight.reshape(c), block.conv_mask.bias
+        logits = (x * mw[None, :, None, None]).sum(1).reshape(n, h * w) + mb
+        attn = torch.softmax(logits, dim=1).reshape(n, 1, h, w)
+        context = (x * attn).sum(dim=(2, 3))                               # (N, C)
+        conv1, norm, _, conv2 = block.channel_add
+        y = (context[:, None, :] * conv1.weight.reshape(c // 2, c)[None]).sum(-1) + conv1.bias
+        mean, var = y.mean(1, keepdim=True), y.var(1, unbiased=False, keepdim=True)
+        y = ((y - mean) / (var + norm.eps).sqrt() * norm.weight.reshape(-1)
+             + norm.bias.reshape(-1)).clamp(min=0)
+        y = (y[:, None, :] * conv2.weight.reshape(c, c // 2)[None]).sum(-1) + conv2.bias
+        explicit = x + y[:, :, None, None]
+        assert (grads['fast'][0] - explicit).abs().max().item() <= tol * explicit.abs().max()
+        for name in ('modules', ):
+            out, ref_grads = grads[name]
+            assert (grads['fast'][0] - out).abs().max().item() <= tol * out.abs().max()
+            # conv_mask's bias has a zero gradient (softmax ignores a shift): both must be
+            # zero up to rounding, against the largest gradient
+            top = max(b.abs().max().item() for b in ref_grads)
+            names = ['x'] + [n for n, _ in block.named_parameters()]
+            for pname, a, b in zip(names, grads['fast'][1], ref_grads):
+                scale = top if pname == 'conv_mask.bias' else b.abs().max().item()
+                assert (a - b).abs().max().item() <= grad_tol * scale, (dtype, tuple(b.shape))

@@ -322,6 +322,29 @@ class GlobalContextBlock(nn.Module):
         nn.init.zeros_(self.channel_add[-1].bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        """The block's layers as matrix products on the same parameters.
+
+        ``conv_mask`` (C -> 1) is a vector-matrix product over the ``H*W``
+        positions and the ``channel_add`` convolutions act on a 1x1 context,
+        i.e. they are linear layers; run as such they skip the convolution
+        primitive's set-up, which on the CPU costs more than their arithmetic.
+        :meth:`forward_modules` is the same block through the modules.
+        """
+        n, c, h, w = x.shape
+        flat = x.reshape(n, c, h * w)
+        mask = self.conv_mask
+        logits = torch.matmul(mask.weight.reshape(1, c), flat) + mask.bias.reshape(1, 1, 1)
+        attn = F.softmax(logits, dim=2)                                    # (N, 1, HW)
+        context = torch.bmm(flat, attn.transpose(1, 2)).reshape(n, c)      # (N, C)
+        conv1, norm, _, conv2 = self.channel_add
+        y = F.linear(context, conv1.weight.reshape(conv1.out_channels, c), conv1.bias)
+        y = F.layer_norm(y, (conv1.out_channels, ), norm.weight.reshape(-1),
+                         norm.bias.reshape(-1), norm.eps).relu()
+        y = F.linear(y, conv2.weight.reshape(c, conv1.out_channels), conv2.bias)
+        return x + y.reshape(n, c, 1, 1)
+
+    def forward_modules(self, x: Tensor) -> Tensor:
+        """The reference formulation: ``conv_mask`` and ``channel_add`` as modules."""
         n, c, h, w = x.shape
         attn = F.softmax(self.conv_mask(x).reshape(n, 1, h * w), dim=2)     # (N, 1, HW)
         context = torch.bmm(x.reshape(n, c, h * w), attn.transpose(1, 2))   # (N, C, 1)
