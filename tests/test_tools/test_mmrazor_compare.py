@@ -281,12 +281,35 @@ def test_stub_module_gives_dummy_classes(monkeypatch):
     assert set(namespace) == {'__builtins__'}
 
 
-def test_missing_mmrazor_says_how_to_install(tmp_path):
+def test_missing_mmrazor_says_how_to_install(tmp_path, monkeypatch):
     tool = _tool()
-    with pytest.raises(SystemExit) as err:
-        tool.import_mmrazor(str(tmp_path))
+    with pytest.raises(SystemExit) as err:          # --mmrazor-path without the package
+        tool.mmrazor_child(['--methods', 'cwd'], str(tmp_path))
     assert 'pip install --no-deps' in str(err.value) and str(tmp_path) in str(err.value)
-    assert 'comparison only' in str(err.value)
+    assert 'comparison only' in str(err.value) and 'PYTHONPATH=' in str(err.value)
+    # nothing on the module path: the message says how to put it there
+    monkeypatch.setattr(tool.importlib.util, 'find_spec', lambda name: None)
+    path_before = list(sys.path)
+    with pytest.raises(SystemExit) as err:
+        tool.import_mmrazor()
+    assert 'PYTHONPATH=' in str(err.value) and 'pip install --no-deps' in str(err.value)
+    assert sys.path == path_before
+
+
+def test_mmrazor_path_reruns_the_tool_with_pythonpath_and_never_edits_sys_path(tmp_path):
+    tool = _tool()
+    (tmp_path / 'mmrazor').mkdir()
+    cmd, env = tool.mmrazor_child(
+        ['--methods', 'cwd', '--mmrazor-path', str(tmp_path), '--iters', '2',
+         f'--mmrazor-path={tmp_path}'], str(tmp_path), environ={'PYTHONPATH': '/a:/b', 'X': '1'})
+    assert cmd[0] == sys.executable and cmd[1] == str(TOOL)
+    assert cmd[2:] == ['--methods', 'cwd', '--iters', '2']
+    assert env['PYTHONPATH'] == os.pathsep.join([str(tmp_path), '/a', '/b'])
+    assert env[tool.CHILD_ENV] == '1' and env['X'] == '1'
+    _, env = tool.mmrazor_child([], str(tmp_path), environ={})
+    assert env['PYTHONPATH'] == str(tmp_path)
+    # the tool's source adds nothing to sys.path anywhere
+    assert 'sys.path.insert' not in TOOL.read_text() and 'sys.path.append' not in TOOL.read_text()
 
 
 def test_help_says_comparison_only(capsys):
@@ -347,11 +370,11 @@ def test_end_to_end_with_mmrazor(tmp_path):
     doc = tmp_path / 'doc.md'
     doc.write_text('# t\n<!-- mmrazor-compare:begin -->\nold\n<!-- mmrazor-compare:end -->\n')
     out = tmp_path / 'r.json'
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=MMRAZOR_PATH)   # as docs/benchmark.md
     proc = subprocess.run(
         [sys.executable, str(TOOL), '--methods', 'cwd', 'wsld', 'dkd_mean', '--iters', '1',
          '--warmup', '0', '--repeats', '1', '--batch-size', '2', '--input-size', '64', '64',
-         '--boxes', '3', '--mmrazor-path', MMRAZOR_PATH, '--out', str(out),
+         '--boxes', '3', '--out', str(out),
          '--write-doc', str(doc)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -367,3 +390,4 @@ def test_end_to_end_with_mmrazor(tmp_path):
     wsld = {row['kd_key']: row for row in results['WSLD']['losses']}
     assert wsld['distill.logits']['offset'] < 0 and wsld['student.loss_cls']['offset'] == 0
     assert "DKD, MMRazor's reduction='mean'" in doc.read_text() and 'old' not in doc.read_text()
+    assert f'Command: `PYTHONPATH={MMRAZOR_PATH} python tools/' in doc.read_text()

@@ -1,17 +1,20 @@
 """kd against MMRazor 1.0.0 on the same recipes: losses, step time, peak memory.
 
-    nice -n 15 env OMP_NUM_THREADS=1 python tools/analysis_tools/mmrazor_compare.py \\
+    PYTHONPATH=/work/scratch/mmrazor_pkg nice -n 15 env OMP_NUM_THREADS=1 \\
+        python tools/analysis_tools/mmrazor_compare.py \\
         [--methods cwd kd ...] [--iters 10] [--warmup 3] [--repeats 5] \\
-        [--mmrazor-path /work/scratch/mmrazor_pkg] [--out result.json] \\
-        [--write-doc docs/benchmark.md]
+        [--out result.json] [--write-doc docs/benchmark.md]
 
 MMRazor is imported by this tool for the comparison only; kd itself never imports
 it. Install it into a scratch folder without its dependencies,
 
     pip install --no-deps --target /work/scratch/mmrazor_pkg mmrazor==1.0.0
 
-and pass that folder as ``--mmrazor-path``: the tool puts it on ``sys.path`` and,
-before importing ``mmrazor.models``, registers stub modules for
+and put that folder on ``PYTHONPATH`` for this command only (as above). The tool
+never changes ``sys.path``; ``--mmrazor-path FOLDER`` is a shorthand that runs the
+same command again in a child process whose ``PYTHONPATH`` starts with FOLDER (the
+parent imports no MMRazor). Before importing ``mmrazor.models`` it registers stub
+modules for
 ``mmrazor.structures.quantization`` and ``...quantization.backend_config``
 (their quantization code needs ``torch.ao`` internals that torch 2.13 no longer
 has; the distillation code never uses them). ``--stub MODULE`` stubs more.
@@ -52,6 +55,7 @@ import json
 import os
 import os.path as osp
 import platform
+import subprocess
 import sys
 import time
 import traceback
@@ -76,7 +80,9 @@ from kd.benchmark_mmrazor import (
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-DEFAULT_MMRAZOR_PATH = '/work/scratch/mmrazor_pkg'
+EXAMPLE_MMRAZOR_PATH = '/work/scratch/mmrazor_pkg'
+# set in the child process that --mmrazor-path starts (it must not start another)
+CHILD_ENV = 'KD_MMRAZOR_COMPARE_CHILD'
 STUB_MODULES = ('mmrazor.structures.quantization',
                 'mmrazor.structures.quantization.backend_config')
 ONLY_FOR_COMPARISON = ('MMRazor is imported by this tool for the comparison only; kd itself '
@@ -131,21 +137,56 @@ def install_stubs(names: Sequence[str]) -> List[str]:
     return done
 
 
-def import_mmrazor(path: str, extra_stubs: Sequence[str] = ()) -> types.SimpleNamespace:
-    """Import MMRazor 1.0.0 from ``path`` with the stubs; the pieces the tool uses.
+def _install_hint(path: str) -> str:
+    return (f'{ONLY_FOR_COMPARISON} Install it into a scratch folder with\n    pip install '
+            f'--no-deps --target {path} mmrazor==1.0.0\nand put that folder on PYTHONPATH '
+            f'for this command only:\n    PYTHONPATH={path} python '
+            f'tools/analysis_tools/mmrazor_compare.py ...\n(or pass --mmrazor-path {path}).')
+
+
+def mmrazor_child(argv: Sequence[str], path: str,
+                  environ: Optional[Dict[str, str]] = None) -> Tuple[List[str], Dict[str, str]]:
+    """The command and environment that rerun this tool with ``path`` on ``PYTHONPATH``.
+
+    ``--mmrazor-path`` and its value are dropped from ``argv``; ``PYTHONPATH`` gets
+    ``path`` in front of what it held; :data:`CHILD_ENV` marks the child.
 
     Raises:
-        SystemExit: MMRazor is not in ``path`` or does not import (the cause and the
-            fix are in the message).
+        SystemExit: there is no ``mmrazor`` package in ``path``.
     """
     if not osp.isdir(osp.join(path, 'mmrazor')):
-        raise SystemExit(
-            f'mmrazor_compare: no MMRazor package in {path!r} (no {path}/mmrazor folder). '
-            f'{ONLY_FOR_COMPARISON} Install it there with\n    pip install --no-deps '
-            f'--target {path} mmrazor==1.0.0\nor pass the folder holding it as '
-            f'--mmrazor-path.')
-    if path not in sys.path:
-        sys.path.insert(0, path)
+        raise SystemExit(f'mmrazor_compare: no MMRazor package in {path!r} (no {path}/mmrazor '
+                         f'folder). {_install_hint(path)}')
+    rest, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == '--mmrazor-path':
+            skip = True
+        elif not arg.startswith('--mmrazor-path='):
+            rest.append(arg)
+    env = dict(os.environ if environ is None else environ)
+    env['PYTHONPATH'] = os.pathsep.join([path] + [p for p in env.get(
+        'PYTHONPATH', '').split(os.pathsep) if p])
+    env[CHILD_ENV] = '1'
+    return [sys.executable, osp.abspath(__file__)] + rest, env
+
+
+def import_mmrazor(extra_stubs: Sequence[str] = ()) -> types.SimpleNamespace:
+    """Import MMRazor 1.0.0 from the normal module path with the stubs.
+
+    ``sys.path`` is not changed: MMRazor comes from ``PYTHONPATH`` (or an
+    installed package). Returns the pieces the tool uses and the folder it was
+    imported from.
+
+    Raises:
+        SystemExit: MMRazor is not importable or does not import (the cause and the
+            fix are in the message).
+    """
+    if importlib.util.find_spec('mmrazor') is None:
+        raise SystemExit(f'mmrazor_compare: MMRazor is not importable (PYTHONPATH='
+                         f'{os.environ.get("PYTHONPATH", "")!r}). '
+                         f'{_install_hint(EXAMPLE_MMRAZOR_PATH)}')
     install_stubs(list(STUB_MODULES) + list(extra_stubs))
     try:
         import mmrazor
@@ -153,12 +194,13 @@ def import_mmrazor(path: str, extra_stubs: Sequence[str] = ()) -> types.SimpleNa
     except Exception as err:  # noqa: BLE001  (reported with the fix)
         name = getattr(err, 'name', None)
         raise SystemExit(
-            f'mmrazor_compare: MMRazor from {path} does not import on torch '
+            f'mmrazor_compare: MMRazor does not import on torch '
             f'{torch.__version__}: {type(err).__name__}: {err}\n'
             f'{traceback.format_exc(limit=-3)}'
             f'If the failing module is quantization code the distillers do not need, stub '
             f'it: --stub {name or "MODULE.NAME"} (stubbed already: {list(STUB_MODULES)}).')
     version = getattr(mmrazor, '__version__', '?')
+    path = osp.dirname(osp.dirname(osp.abspath(mmrazor.__file__)))
     if version != '1.0.0':
         log(f'warning: MMRazor {version} in {path}, the comparison was written for 1.0.0')
     return types.SimpleNamespace(version=version, SingleTeacherDistill=SingleTeacherDistill,
@@ -719,10 +761,12 @@ def parse_args(argv=None):
                         help=f'methods to compare (default: all of {", ".join(methods())})')
     parser.add_argument('--list', action='store_true',
                         help='list the methods (and those not shared) and exit')
-    parser.add_argument('--mmrazor-path', default=DEFAULT_MMRAZOR_PATH,
+    parser.add_argument('--mmrazor-path', default=None, metavar='FOLDER',
                         help='folder holding the mmrazor package (pip install --no-deps '
-                             '--target FOLDER mmrazor==1.0.0); put on sys.path by this tool '
-                             'only (default: %(default)s)')
+                             f'--target FOLDER mmrazor==1.0.0, e.g. {EXAMPLE_MMRAZOR_PATH}): '
+                             'rerun this command in a child process with FOLDER on its '
+                             'PYTHONPATH (the same as PYTHONPATH=FOLDER python ...); '
+                             'default: import MMRazor from PYTHONPATH as it is')
     parser.add_argument('--stub', nargs='*', default=[], metavar='MODULE',
                         help='more MMRazor modules to replace by stubs before the import')
     parser.add_argument('--iters', type=int, default=10, help='timed steps per round')
@@ -769,7 +813,17 @@ def main(argv=None) -> List[Dict[str, Any]]:
     if args.device == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('mmrazor_compare: --device cuda but torch sees no GPU; use --device cpu')
     log(ONLY_FOR_COMPARISON)
-    mm = import_mmrazor(args.mmrazor_path, args.stub)
+    argv = list(argv if argv is not None else sys.argv[1:])
+    if args.mmrazor_path and os.environ.get(CHILD_ENV) != '1':
+        # this process imports no MMRazor: the comparison runs in a child whose
+        # PYTHONPATH holds the folder
+        cmd, env = mmrazor_child(argv, args.mmrazor_path)
+        log(f'running in a child process with PYTHONPATH={env["PYTHONPATH"]}')
+        code = subprocess.call(cmd, env=env, cwd=os.getcwd())
+        if code:
+            raise SystemExit(code)
+        return []
+    mm = import_mmrazor(args.stub)
     log(f'MMRazor {mm.version} imported from {mm.path} (stubs: {list(STUB_MODULES) + args.stub})')
     bench = _load_benchmark_module()
     from kd.utils import register_all_modules
@@ -784,8 +838,8 @@ def main(argv=None) -> List[Dict[str, Any]]:
             results.append(dict(method=table[name].name, task=table[name].task,
                                 error=f'{type(err).__name__}: {err}'))
     head = header_line(args, mm.version)
-    command = 'python ' + ' '.join([osp.relpath(osp.abspath(__file__), ROOT)] +
-                                   list(argv if argv is not None else sys.argv[1:]))
+    command = f'PYTHONPATH={mm.path} python ' + ' '.join(
+        [osp.relpath(osp.abspath(__file__), ROOT)] + argv)
     differ = '\n'.join(f'* {r["paper"]}.' for r in results if r.get('paper'))
     text = (f'{head}\n\n{format_table(results)}\n\n'
             + (f'Where the values differ before the accounting, which follows the paper:\n\n'
