@@ -101,3 +101,83 @@ def test_benchmark_all_plans_sweeps_and_writes_tables(tmp_path, monkeypatch):
             '110.0 ± 0.5 | 1.10 | 100.0 | fpn 3.0 |') in text
     assert '| 16 | 70.0 | 30.0 | 110.0 | 3.0 | 1.10 | 100.0 |' in text
     assert 'Failed runs: x (configs/fgd/fgd_retinanet_digits.py)' in text
+
+
+def test_online_teacher_training_step_cpu_clock_and_flops(tmp_path, monkeypatch):
+    """A trainable teacher gets a teacher_train kind, the floor of its overhead ratio;
+    --clock cpu times with process_time; --flops counts one iteration of every kind."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    monkeypatch.chdir(ROOT)
+    bench = _tool('benchmark')
+    assert bench.CLOCKS['cpu'] is bench.time.process_time
+    out = tmp_path / 'online.json'
+    bench.main(['configs/kd/online_kd_resnet_digits_cls.py', '--iters', '1', '--warmup', '1',
+                '--repeats', '1', '--batch-size', '4', '--memory', 'off', '--clock', 'cpu',
+                '--flops', '--out', str(out)])
+    result = json.loads(out.read_text())
+    t = result['times_ms']
+    assert result['clock'] == 'cpu'
+    assert set(t) == {'student', 'teacher', 'teacher_train', 'naive_teacher', 'distill'}
+    assert result['overhead_basis'] == 'student + teacher_train'
+    assert result['overhead_ratio'] == pytest.approx(
+        t['distill']['median'] / (t['student']['median'] + t['teacher_train']['median']))
+    flops = result['flops']['kinds']
+    # the distill step trains both networks: its matmul/conv work is the two training steps
+    assert flops['distill'] == pytest.approx(flops['student'] + flops['teacher_train'],
+                                             rel=1e-3)
+    assert flops['teacher_train'] > 2 * flops['teacher'] > 0
+    assert result['flops']['ratio'] == pytest.approx(
+        flops['distill'] / (flops['student'] + flops['teacher_train']))
+    # independent count of the student's step on the same batch
+    cfg, model = bench.build_distiller('configs/kd/online_kd_resnet_digits_cls.py', [])
+    model.train()
+    inputs, samples = bench.make_batch(model, False, 4, [32, 32], 0, torch.device('cpu'))
+    with FlopCounterMode(display=False) as counter:
+        loss, _ = model.student.parse_losses(model.student(inputs, samples, mode='loss'))
+        loss.backward()
+    assert flops['student'] == pytest.approx(counter.get_total_flops() / 1e9, rel=1e-6)
+
+
+def test_time_iters_uses_the_given_clock():
+    bench = _tool('benchmark')
+    ticks = iter([0.0, 0.002, 1.0, 1.005])
+    out = bench.time_iters(lambda: None, 2, bench.torch.device('cpu'), clock=lambda: next(ticks))
+    assert out == pytest.approx([2.0, 5.0])
+
+
+def test_scaling_sweep_plan_table_and_plot(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    bench_all = _tool('benchmark_all')
+    args = bench_all.parse_args(['--sweeps', 'scaling', '--clock', 'cpu', '--flops'])
+    runs = bench_all.plan(args)
+    names = [n for _, n, _ in runs]
+    assert names[:6] == [f'cwd_retinanet_digits.scale_batch{b}' for b in (8, 16, 32)] + [
+        f'cwd_retinanet_digits.scale_size{s}' for s in (96, 192, 384)]
+    assert [n for n in names if n.startswith('detr_kd_dino_digits')] == [
+        f'detr_kd_dino_digits.scale_boxes{k}' for k in (4, 30, 100)]
+    size = dict((n, a) for _, n, a in runs)['fgd_retinanet_digits.scale_size192']
+    assert size == ['configs/fgd/fgd_retinanet_digits.py', '--batch-size', '16',
+                    '--input-size', '192', '192']
+    assert bench_all.scaling_axis('ld_gfl_digits.scale_boxes30') == 'boxes'
+    assert bench_all.scaling_axis('cwd_retinanet_digits.batch16') is None
+
+    def result(batch, px, boxes, distill):
+        return dict(config='configs/fgd/fgd_retinanet_digits.py', batch_size=batch,
+                    input_size=[px, px], boxes_per_image=boxes, overhead_ratio=distill / 100,
+                    times_ms={'student': dict(median=70.0), 'teacher': dict(median=30.0),
+                              'distill': dict(median=distill)},
+                    entry_times_ms={'fpn': dict(median=distill / 10)})
+    rows = [('fgd_retinanet_digits.scale_boxes30', result(16, 96, 30, 120.0)),
+            ('fgd_retinanet_digits.scale_boxes4', result(16, 96, 4, 110.0)),
+            ('fgd_retinanet_digits.scale_size192', result(16, 192, 10, 440.0))]
+    points = bench_all.scaling_points(rows)
+    assert [p['x'] for p in points[('fgd_retinanet_digits', 'boxes')]] == [4, 30]
+    table = bench_all.scaling_table(rows)
+    assert '| fgd_retinanet_digits | boxes per image | 4 | 70.0 | 30.0 | 110.0 | 11.0 | 1.10 | ' \
+        '1.00 |' in table
+    assert '| fgd_retinanet_digits | boxes per image | 30 | 70.0 | 30.0 | 120.0 | 12.0 | 1.20 | ' \
+        '1.09 |' in table
+    png = tmp_path / 'scaling.png'
+    bench_all.plot_scaling(rows, str(png))
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'

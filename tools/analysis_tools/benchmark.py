@@ -54,7 +54,8 @@ from kd.benchmark import summary_row
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 MIB = 1024.0 * 1024.0
-KINDS = ('student', 'teacher', 'naive_teacher', 'distill')
+KINDS = ('student', 'teacher', 'teacher_train', 'naive_teacher', 'distill')
+CLOCKS = {'wall': time.perf_counter, 'cpu': time.process_time}
 
 
 def log(msg: str) -> None:
@@ -200,11 +201,19 @@ class Steps:
             [p for p in model.parameters() if p.requires_grad], lr=lr, momentum=0.9)
         self.entries = list(model.entries)
         self._naive_modes: Dict[int, list] = {}
+        # a teacher trained with the student (online distillation) has its own training step
+        self.trainable_teacher = bool(getattr(model.teacher_side, 'trainable', False))
+        self.opt_teacher = torch.optim.SGD(
+            [p for t in self.teachers for p in t.parameters() if p.requires_grad] or
+            [torch.zeros(1, requires_grad=True)], lr=lr, momentum=0.9) \
+            if self.trainable_teacher else None
 
     def kinds(self) -> Dict[str, Callable[[], None]]:
         out = {'student': self.student}
         if self.teachers:
             out['teacher'] = self.teacher
+            if self.trainable_teacher:
+                out['teacher_train'] = self.teacher_train
             out['naive_teacher'] = self.naive_teacher
         out['distill'] = self.distill
         return out
@@ -221,6 +230,17 @@ class Steps:
         with torch.no_grad():
             self.model.teacher_side.run(self.inputs, self.samples, self.model.active_entries())
         self.model.teacher_side.reset()
+
+    def teacher_train(self) -> None:
+        """A trainable teacher's own training step, as the student's (online distillation)."""
+        m = self.model
+        loss = 0.0
+        for name, t in m.teacher_side.models().items():
+            losses = t(m.teacher_side.inputs(self.inputs, name), self.samples, mode='loss')
+            loss = loss + t.parse_losses(losses)[0]
+        self.opt_teacher.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_teacher.step()
 
     def naive_teacher(self) -> None:
         """MMRazor's teacher step: train mode with BatchNorm in eval, loss mode, no grad."""
@@ -289,17 +309,23 @@ def _sync(device: torch.device) -> None:
 
 
 def time_iters(fn: Callable[[], None], n: int, device: torch.device,
-               between: Optional[Callable[[], None]] = None) -> List[float]:
-    """Wall time (ms) of each of ``n`` calls, the device synchronised around each."""
+               between: Optional[Callable[[], None]] = None,
+               clock: Callable[[], float] = time.perf_counter) -> List[float]:
+    """Time (ms) of each of ``n`` calls, the device synchronised around each.
+
+    ``clock`` is ``time.perf_counter`` (wall time) or ``time.process_time`` (the
+    CPU time of all the process's threads: time the process spent waiting for a
+    core taken by another process is not in it).
+    """
     out = []
     for _ in range(n):
         if between is not None:
             between()
         _sync(device)
-        start = time.perf_counter()
+        start = clock()
         fn()
         _sync(device)
-        out.append((time.perf_counter() - start) * 1e3)
+        out.append((clock() - start) * 1e3)
     return out
 
 
@@ -420,6 +446,41 @@ def cuda_memory(fn: Callable[[], None], iters: int, device: torch.device) -> Dic
     return dict(peak_mib=peak / MIB, growth_mib=(peak - base) / MIB, base_mib=base / MIB)
 
 
+def count_flops(steps: Steps, kinds: Dict[str, Callable[[], None]],
+                entries: Dict[str, Callable[[], None]]) -> Dict[str, Any]:
+    """GFLOP of one iteration of every kind and entry, and what they predict.
+
+    ``torch.utils.flop_counter.FlopCounterMode`` counts matrix products and
+    convolutions (forward and backward), not elementwise operations, so the
+    ``distill / (student + teacher)`` ratio of these counts is the step's
+    overhead if only the arithmetic of those layers cost time.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def count(fn: Callable[[], None], between: Optional[Callable[[], None]] = None) -> float:
+        if between is not None:
+            between()
+        with FlopCounterMode(display=False) as counter:
+            fn()
+        return counter.get_total_flops() / 1e9
+
+    out: Dict[str, Any] = {'unit': 'GFLOP', 'kinds': {}, 'entries': {}}
+    for kind, fn in kinds.items():
+        out['kinds'][kind] = count(fn)
+        steps.release_records()
+    if entries:
+        steps.prepare_records()
+        for name, fn in entries.items():
+            out['entries'][name] = count(fn, steps.clear_grads)
+        steps.release_records()
+        steps.clear_grads()
+    k = out['kinds']
+    teacher = k.get('teacher_train', k.get('teacher', 0.0))
+    if k.get('student'):
+        out['ratio'] = k['distill'] / (k['student'] + teacher) if 'distill' in k else None
+    return out
+
+
 def profile_distill(steps: Steps, n: int, device: torch.device,
                     trace: Optional[str]) -> None:
     """Print the top operators of ``n`` distillation steps (regions ``kd:*`` included)."""
@@ -476,6 +537,14 @@ def parse_args(argv=None):
     parser.add_argument('--device', default=None, choices=['cpu', 'cuda'],
                         help='default: cuda when available')
     parser.add_argument('--lr', type=float, default=0.0, help='SGD rate of the timed steps')
+    parser.add_argument('--clock', default='wall', choices=sorted(CLOCKS),
+                        help='wall: time.perf_counter; cpu: time.process_time, the CPU time '
+                             'of the process (all its threads), which leaves out the time it '
+                             'waited for a core other processes held (CPU only)')
+    parser.add_argument('--flops', action='store_true',
+                        help='also count the floating-point operations of one iteration of '
+                             'every kind and entry (torch.utils.flop_counter: matmuls and '
+                             'convolutions, forward and backward)')
     parser.add_argument('--memory', default='auto', choices=['auto', 'fork', 'inline', 'off'],
                         help='CPU peak-memory method (auto: fork where available); on CUDA '
                              'max_memory_allocated is used unless off')
@@ -510,6 +579,9 @@ def run(args) -> Dict[str, Any]:
     inputs, samples = make_batch(model, detection, batch_size, size, args.boxes, device,
                                  args.seed)
     steps = Steps(model, inputs, samples, args.lr)
+    if args.clock == 'cpu' and device.type == 'cuda':
+        raise SystemExit('--clock cpu measures host CPU time; use the wall clock on CUDA')
+    clock = CLOCKS[args.clock]
     kinds = steps.kinds()
     entries = [] if args.no_entries else steps.entries
     log(f'{type(model).__name__} on {device}: batch {batch_size} x 3 x {size[0]} x {size[1]}'
@@ -543,7 +615,7 @@ def run(args) -> Dict[str, Any]:
     timed: Dict[str, Callable[[], None]] = {}
     for kind, fn in kinds.items():
         try:
-            time_iters(fn, args.warmup, device)
+            time_iters(fn, args.warmup, device, clock=clock)
             timed[kind] = fn
         except Exception as err:  # noqa: BLE001
             errors[kind] = f'{type(err).__name__}: {err}'
@@ -557,7 +629,7 @@ def run(args) -> Dict[str, Any]:
             for name in entries:
                 fn = steps.entry(name)
                 try:
-                    time_iters(fn, args.warmup, device, steps.clear_grads)
+                    time_iters(fn, args.warmup, device, steps.clear_grads, clock)
                     entry_fns[name] = fn
                 except Exception as err:  # noqa: BLE001
                     errors[f'entry:{name}'] = f'{type(err).__name__}: {err}'
@@ -572,18 +644,20 @@ def run(args) -> Dict[str, Any]:
         f'entry:{n}' for n in entry_fns]}
     for r in range(args.repeats):
         for kind, fn in timed.items():
-            per_repeat[kind].append(time_iters(fn, args.iters, device))
+            per_repeat[kind].append(time_iters(fn, args.iters, device, clock=clock))
             steps.release_records()
         if entry_fns:
             steps.prepare_records()
             for name, fn in entry_fns.items():
                 per_repeat[f'entry:{name}'].append(
-                    time_iters(fn, args.iters, device, steps.clear_grads))
+                    time_iters(fn, args.iters, device, steps.clear_grads, clock))
             steps.release_records()
             steps.clear_grads()
         medians = ', '.join(f'{k} {statistics.median(v[-1]):.1f}'
                             for k, v in per_repeat.items() if v)
         log(f'repeat {r + 1}/{args.repeats} (median ms): {medians}')
+
+    flops = count_flops(steps, timed, entry_fns) if args.flops else None
 
     if args.profile > 0 and 'distill' in timed:
         profile_distill(steps, args.profile, device, args.profile_trace)
@@ -592,10 +666,13 @@ def run(args) -> Dict[str, Any]:
              for k, v in per_repeat.items() if not k.startswith('entry:') and v}
     entry_times = {k[len('entry:'):]: summarise([x for rep in v for x in rep], v)
                    for k, v in per_repeat.items() if k.startswith('entry:') and v}
-    ratio = None
+    ratio, basis = None, None
     if 'distill' in times and 'student' in times:
+        # a trained (online) teacher's floor is its training step, not its forward
+        teacher_kind = 'teacher_train' if 'teacher_train' in times else 'teacher'
+        basis = 'student' + (f' + {teacher_kind}' if teacher_kind in times else '')
         ratio = times['distill']['median'] / (
-            times['student']['median'] + times.get('teacher', {}).get('median', 0.0))
+            times['student']['median'] + times.get(teacher_kind, {}).get('median', 0.0))
     saving = None
     if 'teacher' in times and 'naive_teacher' in times:
         saving = times['naive_teacher']['median'] / times['teacher']['median']
@@ -622,12 +699,14 @@ def run(args) -> Dict[str, Any]:
         batch_size=batch_size, input_size=size,
         boxes_per_image=args.boxes if detection else None,
         iters=args.iters, warmup=args.warmup, repeats=args.repeats, lr=args.lr,
+        clock=args.clock,
         params=dict(student=count(model.student.parameters()),
                     teacher=count(p for t in steps.teachers for p in t.parameters()),
                     distill_modules=count(p for n, p in model.named_parameters()
                                           if not n.startswith('student.'))),
         times_ms=times, entry_times_ms=entry_times,
-        overhead_ratio=ratio, naive_over_minimal_teacher=saving,
+        overhead_ratio=ratio, overhead_basis=basis, naive_over_minimal_teacher=saving,
+        flops=flops,
         memory=dict(method=method if method != 'off' else None, unit='MiB', kinds=memory),
         errors=errors, build_seconds=build_s)
     return result

@@ -22,7 +22,14 @@ Sweeps:
 * ``batch``: ``--batch-recipe`` at batch sizes 1, 2, 4, 8, 16;
 * ``levels``: ``--levels-recipe`` distilling FPN levels ``[0]``, ``[0, 1]``,
   ``[0, 1, 2]`` (``model.distill.<entry>.levels``);
-* ``boxes``: ``--boxes-recipe`` (FGD) with 10, 100 and 1000 boxes per image.
+* ``boxes``: ``--boxes-recipe`` (FGD) with 10, 100 and 1000 boxes per image;
+* ``scaling`` (issue 20): ``--scaling-recipes`` (CWD, FGD) at batch sizes
+  ``--scaling-batches`` (8, 16, 32) and image sizes ``--scaling-sizes`` (96, 192,
+  384 px, batch 16), and ``--scaling-box-recipes`` (FGD, LD, DETR KD) with
+  ``--scaling-boxes`` (4, 30, 100) boxes per image; ``--plot FILE.png`` draws the
+  step times and ratios of this sweep (matplotlib, Agg backend).
+
+``--clock cpu`` and ``--flops`` are passed to every ``benchmark.py`` run.
 """
 from __future__ import annotations
 
@@ -42,7 +49,9 @@ from kd.benchmark import SUMMARY_HEADER, fmt, summary_row
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 BEGIN, END = '<!-- benchmark:begin -->', '<!-- benchmark:end -->'
-SWEEPS = ('recipes', 'batch', 'levels', 'boxes')
+SWEEPS = ('recipes', 'batch', 'levels', 'boxes', 'scaling')
+SCALING_AXES = (('batch', 'batch size', 'batch_size'), ('size', 'image size (px)', 'input_size'),
+                ('boxes', 'boxes per image', 'boxes_per_image'))
 
 
 def is_distiller_recipe(path: str) -> bool:
@@ -60,7 +69,8 @@ def default_recipes() -> List[str]:
     found = set()
     for pattern in ('configs/**/*_retinanet_digits.py', 'configs/**/*_digits_cls.py',
                     'configs/fgd/*_digits.py', 'configs/ld/*_digits.py',
-                    'configs/detr_kd/*_digits.py', 'configs/yolo_kd/*_digits.py'):
+                    'configs/detr_kd/*_digits.py', 'configs/yolo_kd/*_digits.py',
+                    'configs/rtmdet_kd/*_digits.py'):
         found.update(osp.relpath(p, ROOT) for p in glob.glob(osp.join(ROOT, pattern),
                                                              recursive=True))
     return sorted(p for p in found if '_base_' not in p and is_distiller_recipe(
@@ -90,6 +100,19 @@ def plan(args) -> List[Tuple[str, str, List[str]]]:
         name = osp.splitext(osp.basename(args.boxes_recipe))[0]
         for k in args.box_counts:
             runs.append(('boxes', f'{name}.boxes{k}', [args.boxes_recipe, '--boxes', str(k)]))
+    if 'scaling' in args.sweeps:
+        for recipe in args.scaling_recipes:
+            name = osp.splitext(osp.basename(recipe))[0]
+            for b in args.scaling_batches:
+                runs.append(('scaling', f'{name}.scale_batch{b}', [recipe, '--batch-size', str(b)]))
+            for px in args.scaling_sizes:
+                runs.append(('scaling', f'{name}.scale_size{px}', [
+                    recipe, '--batch-size', '16', '--input-size', str(px), str(px)]))
+        for recipe in args.scaling_box_recipes:
+            name = osp.splitext(osp.basename(recipe))[0]
+            for k in args.scaling_boxes:
+                runs.append(('scaling', f'{name}.scale_boxes{k}', [
+                    recipe, '--batch-size', '16', '--boxes', str(k)]))
     if args.only:
         runs = [r for r in runs if re.search(args.only, r[1])]
     return runs
@@ -104,6 +127,12 @@ def run_one(args, name: str, bench_args: List[str]) -> Optional[dict]:
               str(args.repeats), '--out', out]
     if args.device:
         common += ['--device', args.device]
+    if args.clock != 'wall':
+        common += ['--clock', args.clock]
+    if args.flops:
+        common += ['--flops']
+    if args.memory != 'auto':
+        common += ['--memory', args.memory]
     # --cfg-options takes the rest of the line: it goes last
     head, opts = bench_args, []
     if '--cfg-options' in bench_args:
@@ -179,10 +208,87 @@ def tables(results: Dict[str, List[Tuple[str, dict]]]) -> str:
                          f'{fmt(r["overhead_ratio"], 2)} | '
                          f'{fmt(r["memory"]["kinds"].get("distill", {}).get("growth_mib"))} |')
         parts.append('')
+    scaling = ok(results.get('scaling', []))
+    if scaling:
+        parts.append(scaling_table(scaling))
     if failed:
         parts.append('Failed runs: ' + ', '.join(f'{n} ({r["config"]})' for n, r in failed)
                      + '\n')
     return '\n'.join(parts).rstrip() + '\n'
+
+
+def scaling_axis(name: str) -> Optional[str]:
+    """``batch``, ``size`` or ``boxes`` from a scaling run name (``cwd....scale_size192``)."""
+    m = re.search(r'\.scale_(batch|size|boxes)\d+$', name)
+    return m.group(1) if m else None
+
+
+def scaling_points(rows: List[Tuple[str, dict]]) -> Dict[Tuple[str, str], List[dict]]:
+    """``{(recipe, axis): [point, ...]}`` sorted by the axis value; a point has ``x``,
+    the medians (``student``, ``teacher``, ``distill``, ``entry``) and ``ratio``."""
+    out: Dict[Tuple[str, str], List[dict]] = {}
+    for name, r in rows:
+        axis = scaling_axis(name)
+        if axis is None:
+            continue
+        x = {'batch': r['batch_size'], 'size': r['input_size'][0],
+             'boxes': r['boxes_per_image']}[axis]
+        entry = sum(v['median'] for v in r.get('entry_times_ms', {}).values()) \
+            if r.get('entry_times_ms') else None
+        recipe = osp.splitext(osp.basename(r['config']))[0]
+        out.setdefault((recipe, axis), []).append(dict(
+            x=x, student=_med(r, 'student'), teacher=_med(r, 'teacher'),
+            distill=_med(r, 'distill'), entry=entry, ratio=r['overhead_ratio']))
+    for points in out.values():
+        points.sort(key=lambda p: p['x'])
+    return out
+
+
+def scaling_table(rows: List[Tuple[str, dict]]) -> str:
+    lines = ['### Scaling: batch size, image size, boxes per image\n',
+             '| recipe | varied | value | student ms | teacher ms | distill ms | entry ms | '
+             'overhead | distill ms / first |', '|---|---|---|---|---|---|---|---|---|']
+    labels = {a: label for a, label, _ in SCALING_AXES}
+    for (recipe, axis), points in scaling_points(rows).items():
+        first = points[0]['distill']
+        for p in points:
+            grow = p['distill'] / first if first and p['distill'] else None
+            lines.append(f'| {recipe} | {labels[axis]} | {p["x"]} | {fmt(p["student"])} | '
+                         f'{fmt(p["teacher"])} | {fmt(p["distill"])} | {fmt(p["entry"])} | '
+                         f'{fmt(p["ratio"], 2)} | {fmt(grow, 2)} |')
+    return '\n'.join(lines) + '\n'
+
+
+def plot_scaling(rows: List[Tuple[str, dict]], path: str) -> None:
+    """Distill step time (top) and overhead ratio (bottom) against each scaling axis."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    points = scaling_points(rows)
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7), squeeze=False)
+    for col, (axis, label, _) in enumerate(SCALING_AXES):
+        top, bottom = axes[0][col], axes[1][col]
+        for (recipe, a), pts in sorted(points.items()):
+            if a != axis:
+                continue
+            xs = [p['x'] for p in pts]
+            top.plot(xs, [p['distill'] for p in pts], 'o-', label=f'{recipe} distill')
+            top.plot(xs, [(p['student'] or 0) + (p['teacher'] or 0) for p in pts], 'x--',
+                     label=f'{recipe} student + teacher')
+            bottom.plot(xs, [p['ratio'] for p in pts], 'o-', label=recipe)
+        for ax in (top, bottom):
+            ax.set_xscale('log', base=2)
+            ax.set_xlabel(label)
+            ax.grid(True, alpha=0.3)
+        top.set_yscale('log')
+        top.set_ylabel('ms per step (median)')
+        bottom.set_ylabel('overhead distill / (student + teacher)')
+        top.legend(fontsize=6)
+        bottom.legend(fontsize=7)
+    fig.suptitle('kd step cost scaling (tools/analysis_tools/benchmark_all.py --sweeps scaling)')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def write_doc(path: str, body: str) -> None:
@@ -215,6 +321,21 @@ def parse_args(argv=None):
     parser.add_argument('--levels-entry', default='fpn')
     parser.add_argument('--boxes-recipe', default='configs/fgd/fgd_retinanet_digits.py')
     parser.add_argument('--box-counts', type=int, nargs='+', default=[10, 100, 1000])
+    parser.add_argument('--scaling-recipes', nargs='+', default=[
+        'configs/cwd/cwd_retinanet_digits.py', 'configs/fgd/fgd_retinanet_digits.py'])
+    parser.add_argument('--scaling-batches', type=int, nargs='+', default=[8, 16, 32])
+    parser.add_argument('--scaling-sizes', type=int, nargs='+', default=[96, 192, 384])
+    parser.add_argument('--scaling-box-recipes', nargs='+', default=[
+        'configs/fgd/fgd_retinanet_digits.py', 'configs/ld/ld_gfl_digits.py',
+        'configs/detr_kd/detr_kd_dino_digits.py'])
+    parser.add_argument('--scaling-boxes', type=int, nargs='+', default=[4, 30, 100])
+    parser.add_argument('--plot', default=None, metavar='PNG',
+                        help='draw the scaling sweep into this PNG file')
+    parser.add_argument('--clock', default='wall', choices=['wall', 'cpu'],
+                        help="passed to benchmark.py (cpu: the process's CPU time)")
+    parser.add_argument('--flops', action='store_true', help='passed to benchmark.py')
+    parser.add_argument('--memory', default='auto', choices=['auto', 'fork', 'inline', 'off'],
+                        help='passed to benchmark.py')
     parser.add_argument('--out-dir', default='work_dirs/benchmark')
     parser.add_argument('--doc', default='docs/benchmark.md')
     parser.add_argument('--timeout', type=float, default=3600, help='seconds per run')
@@ -237,6 +358,9 @@ def main(argv=None) -> None:
         return
     write_doc(args.doc, tables(results))
     print(f'[benchmark_all] wrote {args.doc}', flush=True)
+    if args.plot and results.get('scaling'):
+        plot_scaling([(n, r) for n, r in results['scaling'] if not r.get('failed')], args.plot)
+        print(f'[benchmark_all] wrote {args.plot}', flush=True)
 
 
 if __name__ == '__main__':
