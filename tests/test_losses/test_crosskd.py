@@ -274,6 +274,47 @@ def test_same_features_give_zero_and_gradients_reach_only_the_student(kind):
     manager.remove()
 
 
+@pytest.mark.parametrize('kind', ['gfl', 'retina'])
+def test_teacher_outputs_from_the_record_equal_the_recomputed_head_tail(kind):
+    """outputs=[cls, reg] on the teacher's recorder: the loss takes the teacher's own
+    predictions from its forward (the head's outputs, exactly) instead of running its
+    head layers again; loss and student gradients are the same as with recomputation."""
+    from kd.losses.detection.crosskd import HEAD_OUTPUTS
+    loss_fn, head = _loss(kind)
+    model = _Model(head)
+    outputs = list(HEAD_OUTPUTS[kind])
+    manager = RecorderManager({
+        'plain': HeadConvFeaturesRecorder('bbox_head', depth=1),
+        'outs': HeadConvFeaturesRecorder('bbox_head', depth=1, outputs=outputs)})
+    manager.prepare(model)
+    with manager, torch.no_grad():
+        cls_scores, bbox_preds = model(_feats())
+    plain, with_outputs = manager.get('plain'), manager.get('outs')
+    assert set(with_outputs[0]) == {'cls_convs', 'reg_convs', *outputs}
+    for lvl, level in enumerate(with_outputs):
+        assert torch.equal(level[outputs[0]], cls_scores[lvl])      # the head's own output
+        own = loss_fn.teacher_output(level, level['reg_convs'], 'reg_convs', lvl)
+        assert torch.equal(own, bbox_preds[lvl])                    # gfl: after its Scale
+        assert torch.equal(level['cls_convs'], plain[lvl]['cls_convs'])
+    with manager, torch.no_grad():
+        model(_feats(seed=3))
+    base = manager.get('plain')
+    results = []
+    for teacher in (plain, with_outputs):
+        student = [{k: v.clone().requires_grad_(True) for k, v in lvl.items()} for lvl in base]
+        loss = loss_fn(student, teacher, data_samples=_samples())
+        loss.backward()
+        results.append((loss.detach(), [v.grad for lvl in student for v in lvl.values()]))
+    (loss_a, grads_a), (loss_b, grads_b) = results
+    assert torch.allclose(loss_a, loss_b, rtol=1e-6, atol=0)
+    for a, b in zip(grads_a, grads_b):
+        assert torch.allclose(a, b, rtol=1e-6, atol=1e-6 * b.abs().max().item())
+    with pytest.raises(KeyError, match='no sub-module "nope"'):
+        RecorderManager({'x': HeadConvFeaturesRecorder('bbox_head', depth=1,
+                                                       outputs=['nope'])}).prepare(_Model(head))
+    manager.remove()
+
+
 def test_adapter_for_a_narrower_student_and_errors():
     loss_fn, head = _loss('gfl', student_channels=4)
     assert loss_fn.adapters['cls_convs'].weight.shape == (8, 4, 1, 1)

@@ -55,7 +55,11 @@ Inputs: per level ``{'cls_convs': Tensor, 'reg_convs': Tensor}`` from a
 ``HeadConvFeaturesRecorder`` with the same ``depth`` on both sides, with
 ``levelwise=False`` (normalisers span all levels) and
 ``teacher_module='bbox_head'`` in the distill entry; ``data_samples`` (the
-batch's gt boxes) are passed by the distiller.
+batch's gt boxes) are passed by the distiller. When the teacher's recorder also
+keeps the head's output layers (``outputs=['retina_cls', 'retina_reg']``, GFL:
+``['gfl_cls', 'gfl_reg']``), the teacher's own predictions are taken from its
+forward; without them the teacher's remaining head layers run a second time on
+its recorded features (the same numbers, computed twice).
 
 Args:
     depth: ``i``, how many convolutions of each branch ran in the recorded features.
@@ -198,6 +202,25 @@ class CrossKDLoss(nn.Module):
             out = head.scales[level](out).float()
         return out
 
+    def teacher_output(self, record: dict, feat: torch.Tensor, branch: str,
+                       level: int) -> torch.Tensor:
+        """The teacher's own prediction of ``branch`` at ``level``.
+
+        Taken from the record when the teacher's recorder kept the head's output
+        layers (``outputs=[cls, reg]``: the teacher's forward computed them
+        already); else the head's remaining layers run again on ``feat``.
+        """
+        cls_name, reg_name = HEAD_OUTPUTS[self.kind]
+        name = cls_name if branch == 'cls_convs' else reg_name
+        if name not in record:
+            with torch.no_grad():
+                return self.head_tail(feat, branch, level)
+        out = record[name].detach()
+        if branch == 'reg_convs' and self.kind == 'gfl':
+            with torch.no_grad():
+                out = self.head.scales[level](out).float()
+        return out
+
     def _levels(self, record: Any, side: str) -> list[dict]:
         levels = [record] if isinstance(record, dict) else list(record)
         for level in levels:
@@ -230,8 +253,7 @@ class CrossKDLoss(nn.Module):
                 if self.align:
                     s_feat = align_scale(s_feat, t_feat)
                 cross[branch].append(self.head_tail(s_feat, branch, level))
-                with torch.no_grad():
-                    own[branch].append(self.head_tail(t_feat, branch, level))
+                own[branch].append(self.teacher_output(t, t_feat, branch, level))
         return cross['cls_convs'], cross['reg_convs'], own['cls_convs'], own['reg_convs']
 
     # ----------------------------------------------------------------- targets
