@@ -672,3 +672,37 @@ def test_distiller_accepts_channel_free_losses_without_connector(wide_teacher_fi
     assert mgd.align is not None and mgd.align.weight.shape == (16, 8, 1, 1)
     model.loss(inputs, samples)['distill.mgd'].backward()
     assert mgd.align.weight.grad is not None
+
+
+@pytest.mark.parametrize('mode,sub_sample', [('dot_product', False), ('embedded_gaussian', False),
+                                             ('dot_product', True), ('gaussian', False)])
+def test_fbkd_fused_non_local_equals_the_mmcv_block(mode, sub_sample):
+    """kd.losses.feature.fbkd.non_local (g/theta/phi as one stacked product) against
+    mmcv's NonLocal2d.forward on a copy of the same block, in train mode: output, the
+    gradients of the input and of every parameter, and the BatchNorm running statistics
+    (1e-12 in float64; sub-sampled and 'gaussian' blocks run mmcv's forward)."""
+    import copy
+
+    from kd.losses.feature.fbkd import _non_local, non_local
+    torch.manual_seed(0)
+    block = _non_local(16, 2, mode, sub_sample, 2).double().train()
+    with torch.no_grad():
+        for p in block.parameters():        # the BN weight starts at zero: randomise
+            p.copy_(torch.randn_like(p) * 0.5)
+    reference = copy.deepcopy(block)
+    fused = mode != 'gaussian' and not sub_sample
+    if fused:   # the fused path must not call the block's own forward
+        def refuse(*args):
+            raise AssertionError('non_local fell back to NonLocal2d.forward')
+        block.forward = refuse
+    x = torch.randn(4, 16, 6, 6, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(4, 16, 6, 6, dtype=torch.float64)
+    out = non_local(block, x)
+    grads = torch.autograd.grad(out, [x] + list(block.parameters()), g)
+    ref = reference(x)
+    ref_grads = torch.autograd.grad(ref, [x] + list(reference.parameters()), g)
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    for a, b in zip(grads, ref_grads):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    for (name, a), (_, b) in zip(block.named_buffers(), reference.named_buffers()):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12, msg=name)

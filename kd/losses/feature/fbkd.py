@@ -70,6 +70,61 @@ def _non_local(in_channels: int, reduction: int, mode: str, sub_sample: bool,
     return block
 
 
+def _plain_1x1(module: nn.Module) -> bool:
+    """A ConvModule that is one 1x1 convolution (no norm, no activation)."""
+    conv = getattr(module, 'conv', None)
+    return (isinstance(conv, nn.Conv2d) and conv.kernel_size == (1, 1)
+            and conv.stride == (1, 1) and conv.groups == 1 and conv.padding == (0, 0)
+            and not getattr(module, 'with_norm', True)
+            and not getattr(module, 'with_activation', True))
+
+
+def non_local(block: NonLocal2d, x: Tensor) -> Tensor:
+    """``block(x)`` with its three 1x1 embeddings as one matrix product.
+
+    For the ``dot_product`` and ``embedded_gaussian`` blocks without
+    sub-sampling (the FBKD defaults), ``g``, ``theta`` and ``phi`` read the
+    same input: their weights are stacked into one ``(3 C', C)`` matrix and
+    applied in one product over the ``H*W`` positions, and ``conv_out`` is a
+    product too (its norm layer is the block's own module, so the BatchNorm
+    statistics update as in ``block(x)``). Other blocks run as they are.
+    """
+    if (block.mode not in ('dot_product', 'embedded_gaussian') or block.sub_sample
+            or not all(_plain_1x1(m) for m in (block.g, block.theta, block.phi))
+            or getattr(block.conv_out, 'with_activation', True)
+            or getattr(block.conv_out, 'order', None) != ('conv', 'norm', 'act')
+            or not isinstance(getattr(block.conv_out, 'conv', None), nn.Conv2d)
+            or block.conv_out.conv.kernel_size != (1, 1)):
+        return block(x)
+    n, c, h, w = x.shape
+    k = block.inter_channels
+    convs = [block.g.conv, block.theta.conv, block.phi.conv]
+    weight = torch.cat([m.weight.reshape(k, c) for m in convs])
+    proj = torch.matmul(weight, x.reshape(n, c, h * w))                 # (N, 3C', HW)
+    if all(m.bias is not None for m in convs):
+        proj = proj + torch.cat([m.bias for m in convs])[:, None]
+    elif any(m.bias is not None for m in convs):
+        proj = proj + torch.cat([m.bias if m.bias is not None else m.weight.new_zeros(k)
+                                 for m in convs])[:, None]
+    g_x, theta_x, phi_x = proj.split(k, dim=1)
+    pairwise = torch.matmul(theta_x.transpose(1, 2), phi_x)             # (N, HW, HW)
+    if block.mode == 'dot_product':
+        pairwise = pairwise / pairwise.shape[-1]
+    else:
+        if block.use_scale:
+            pairwise = pairwise / k**0.5
+        pairwise = pairwise.softmax(dim=-1)
+    y = torch.matmul(g_x, pairwise.transpose(1, 2))                     # (N, C', HW)
+    conv = block.conv_out.conv
+    out = torch.matmul(conv.weight.reshape(c, k), y)
+    if conv.bias is not None:
+        out = out + conv.bias[:, None]
+    out = out.reshape(n, c, h, w)
+    if block.conv_out.with_norm:
+        out = block.conv_out.norm(out)
+    return x + out
+
+
 def spatial_attention(feature: Tensor, temperature: float) -> Tensor:
     """``H*W * softmax_hw(mean_c |f| / T)`` as an (N, 1, H, W) mask (mean 1 per sample)."""
     n, _, h, w = feature.shape
@@ -146,8 +201,9 @@ class FBKDLoss(nn.Module):
                                   self.channel_adaptation(student.mean(dim=(2, 3))))
         spatial_loss = torch.dist(teacher.mean(dim=1, keepdim=True),
                                   self.spatial_adaptation(student.mean(dim=1, keepdim=True)))
-        nonlocal_loss = torch.dist(self.teacher_non_local(teacher),
-                                   self.non_local_adaptation(self.student_non_local(student)))
+        nonlocal_loss = torch.dist(
+            non_local(self.teacher_non_local, teacher),
+            self.non_local_adaptation(non_local(self.student_non_local, student)))
         loss = (self.mask_l2_weight * feat_loss + self.channel_weight * channel_loss
                 + self.spatial_weight * spatial_loss + self.nonlocal_weight * nonlocal_loss)
         return self.loss_weight * loss
