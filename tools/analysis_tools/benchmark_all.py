@@ -268,16 +268,24 @@ def plot_scaling(rows: List[Tuple[str, dict]], path: str) -> None:
     fig, axes = plt.subplots(2, 3, figsize=(13, 7), squeeze=False)
     for col, (axis, label, _) in enumerate(SCALING_AXES):
         top, bottom = axes[0][col], axes[1][col]
+        recipes = sorted({r for r, _ in points})
+        ticks = set()
         for (recipe, a), pts in sorted(points.items()):
             if a != axis:
                 continue
+            color = f'C{recipes.index(recipe) % 10}'     # one colour per recipe
             xs = [p['x'] for p in pts]
-            top.plot(xs, [p['distill'] for p in pts], 'o-', label=f'{recipe} distill')
+            ticks.update(xs)
+            top.plot(xs, [p['distill'] for p in pts], 'o-', color=color,
+                     label=f'{recipe} distill')
             top.plot(xs, [(p['student'] or 0) + (p['teacher'] or 0) for p in pts], 'x--',
-                     label=f'{recipe} student + teacher')
-            bottom.plot(xs, [p['ratio'] for p in pts], 'o-', label=recipe)
+                     color=color, label=f'{recipe} student + teacher')
+            bottom.plot(xs, [p['ratio'] for p in pts], 'o-', color=color, label=recipe)
         for ax in (top, bottom):
             ax.set_xscale('log', base=2)
+            if ticks:
+                ax.set_xticks(sorted(ticks))
+                ax.set_xticklabels([str(t) for t in sorted(ticks)])
             ax.set_xlabel(label)
             ax.grid(True, alpha=0.3)
         top.set_yscale('log')
