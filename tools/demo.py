@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument('--jobs', type=int, default=min(2, os.cpu_count() or 1),
                         help='runs trained at the same time (each with '
                         'OMP_NUM_THREADS=cores/jobs); 2 suits a 2-core machine with several seeds')
-    parser.add_argument('--min-gap', type=float, default=5.0,
+    parser.add_argument('--min-gap', type=float, default=10.0,
                         help='mAP points by which the teacher must beat the student mean; '
                         'below it the demo warns and exits with status 1')
     args = parser.parse_args()

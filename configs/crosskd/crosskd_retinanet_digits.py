@@ -2,8 +2,8 @@
 # one head conv (pre-activation) go through the teacher's second head conv and output
 # convs; those cross-head scores and boxes mimic the teacher's own (QFL-style soft labels
 # over the positives, GIoU weighted by the teacher's top score).
-# RetinaNet R18/4 student (1 head conv, 32 wide) <- RetinaNet R18/2 teacher (2 head convs,
-# 64 wide) on DigitsDet; a 1x1 conv per branch maps the 32 student channels to 64.
+# RetinaNet R18/8 student (1 head conv, 16 wide) <- RetinaNet R18/2 teacher (2 head convs,
+# 64 wide) on DigitsDet; a 1x1 conv per branch maps the 16 student channels to 64.
 # Weights are the reference's COCO values (cls 1, GIoU 1); the loss ratio to the task loss
 # with the trained teacher has not been measured yet (configs/crosskd/README.md).
 # Train the teacher first: tools/train.py configs/baselines/retinanet_teacher_digits.py

@@ -1,5 +1,5 @@
 # CWD (channel-wise distillation, Shu et al. ICCV 2021) on the three FPN levels:
-# RetinaNet R18/4 student <- RetinaNet R18/2 teacher on DigitsDet.
+# RetinaNet R18/8 student <- RetinaNet R18/2 teacher on DigitsDet.
 # Train the teacher first: tools/train.py configs/baselines/retinanet_teacher_digits.py
 _base_ = ['../baselines/retinanet_student_digits.py']
 
@@ -14,5 +14,5 @@ model = dict(
     distill=dict(
         fpn=dict(
             student='neck', teacher='neck',
-            connector=dict(type='ConvConnector'),   # 32 -> 64 channels, per level
+            connector=dict(type='ConvConnector'),   # 16 -> 64 channels, per level
             loss=dict(type='ChannelWiseDivergence', tau=1.0, loss_weight=1.0))))

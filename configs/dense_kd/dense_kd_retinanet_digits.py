@@ -1,6 +1,6 @@
 # Soft-label KD on RetinaNet's classification outputs (all FPN levels at once):
 # the teacher's sigmoid scores become QFL-weighted soft targets for the student.
-# RetinaNet R18/4 student <- RetinaNet R18/2 teacher on DigitsDet; both heads
+# RetinaNet R18/8 student <- RetinaNet R18/2 teacher on DigitsDet; both heads
 # share strides, anchors and classes, so no connector is needed.
 _base_ = ['../baselines/retinanet_student_digits.py', '../_base_/distill/dense_head_kd_cls.py']
 

@@ -393,7 +393,7 @@ def test_inside_single_teacher_distiller_fills_channels_and_gets_data_samples():
         distill=dict(fpn=dict(student='neck', teacher='neck', loss=dict(type='FGDLoss'))))
     losses = distiller.entries['fpn'].losses
     assert len(losses) == 3
-    assert all((m.student_channels, m.teacher_channels) == (32, 64) for m in losses)
+    assert all((m.student_channels, m.teacher_channels) == (16, 64) for m in losses)
     g = torch.Generator().manual_seed(0)
     inputs = torch.rand(2, 3, 96, 96, generator=g) * 255
     boxes = [torch.tensor([[10.0, 12.0, 40.0, 50.0]]), torch.tensor([[50.0, 50.0, 90.0, 80.0],

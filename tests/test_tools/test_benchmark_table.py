@@ -42,7 +42,7 @@ def test_table_and_chart_from_finished_runs(tmp_path):
     cwd = next(line for line in lines
                if line.startswith('| `configs/cwd/cwd')).split(' | ')
     std = statistics.stdev([47.0, 49.0])
-    assert cwd[2] == '0.792' and cwd[4] == '71.0 ± 1.4' and cwd[5] == f'48.0 ± {std:.1f}'
+    assert cwd[2] == '0.208' and cwd[4] == '71.0 ± 1.4' and cwd[5] == f'48.0 ± {std:.1f}'
     assert cwd[6].startswith('+6.0')                       # 48.0 - mean(40, 44)
     png = tmp_path / 'table.png'
     assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b'\x89PNG'
