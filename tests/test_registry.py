@@ -88,7 +88,7 @@ def test_kd_config_paths_resolve():
     from kd.utils.config import resolve_config_path
     path = resolve_config_path('kd::baselines/retinanet_student_digits.py')
     cfg = Config.fromfile(path)
-    assert cfg.model.backbone.base_channels == 16
+    assert cfg.model.backbone.base_channels == 8
     with pytest.raises(FileNotFoundError, match='retinanet_student_digits.py'):
         resolve_config_path('kd::baselines/retinanet_studnet_digits.py')
     # a path of the earlier per-benchmark layout names the file's folder now

@@ -31,9 +31,9 @@ def _distiller():
 def test_distiller_on_retinanet_minimal_teacher_and_keys():
     model = _distiller()
     assert model.teacher_side.forward_mode == 'extract_feat'
-    assert len(model.entries['fpn'].connectors) == 3  # one per FPN level, channels 32 -> 64
+    assert len(model.entries['fpn'].connectors) == 3  # one per FPN level, channels 16 -> 64
     for conn in model.entries['fpn'].connectors:
-        assert (conn.in_channels, conn.out_channels) == (32, 64)
+        assert (conn.in_channels, conn.out_channels) == (16, 64)
     keys = set(model.state_dict())
     assert all(k.startswith(('student.', 'entries.fpn.connectors.')) for k in keys)
 
