@@ -271,6 +271,14 @@ def test_vid_matches_reference(s_size, t_size):
     assert loss.item() == pytest.approx(expected, rel=1e-9)
 
 
+
+def _assert_grads_close(fast_grads, params, tol, dtype):
+    """Each fast gradient equals the reference one in ``p.grad`` to ``tol`` x its max."""
+    for fast, p in zip(fast_grads, params):
+        scale = p.grad.abs().max().item()
+        diff = (fast.double() - p.grad).abs().max().item()
+        assert diff <= tol * scale, (dtype, tuple(p.shape), diff, scale)
+
 def _vid_straightforward(vid: VIDLoss, student: torch.Tensor, teacher: torch.Tensor,
                          dtype: torch.dtype = torch.float64):
     """The paper's formula elementwise, NCHW layout, F.conv2d per layer."""
@@ -311,10 +319,7 @@ def test_vid_fast_path_equals_straightforward_loss_and_gradients(shape):
         ref = _vid_straightforward(vid, student, teacher)
         ref.backward()
         assert loss.item() == pytest.approx(ref.item(), rel=loss_tol), dtype
-        for fast, p in zip(fast_grads, params):
-            scale = p.grad.abs().max().item()
-            diff = (fast.double() - p.grad).abs().max().item()
-            assert diff <= grad_tol * scale, (dtype, tuple(p.shape), diff, scale)
+        _assert_grads_close(fast_grads, params, grad_tol, dtype)
 
 
 def test_vid_initial_variance_structure_gradients_errors():
@@ -395,10 +400,7 @@ def test_irg_gram_edges_and_block_pooling_equal_straightforward_loss_and_gradien
         ref = _irg_straightforward(s_list, t_list, 0.1, 5.0, 5.0)
         ref.backward()
         assert loss.item() == pytest.approx(ref.item(), rel=loss_tol), dtype
-        for g, s in zip(fast, s_list):
-            scale = s.grad.abs().max().item()
-            diff = (g.double() - s.grad).abs().max().item()
-            assert diff <= grad_tol * scale, (dtype, tuple(s.shape), diff, scale)
+        _assert_grads_close(fast, s_list, grad_tol, dtype)
 
 
 def test_pool_to_equals_adaptive_pooling_forward_and_backward():
