@@ -1,6 +1,6 @@
 """The main job on the embedded data: teacher, student, distilled student, one table.
 
-    python tools/demo.py [--seeds 0 1 2] [--recipes cwd dense_kd] [--jobs 2]
+    python tools/demo.py [--seeds 0 1 2] [--recipes cwd crosskd] [--jobs 2]
                          [--work-dir work_dirs/demo] [--teacher-checkpoint CKPT]
 
 1. prepares DigitsDet (scikit-learn digits on 96-px canvases) if missing;
@@ -34,8 +34,10 @@ TEACHER_CKPT = 'iter_3000.pth'
 STUDENT_CFG = 'configs/baselines/retinanet_student_digits.py'
 RECIPES = {
     'cwd': 'configs/cwd/cwd_retinanet_digits.py',
+    'crosskd': 'configs/crosskd/crosskd_retinanet_digits.py',
     'dense_kd': 'configs/dense_kd/dense_kd_retinanet_digits.py',
 }
+DEFAULT_RECIPES = ['cwd', 'crosskd']
 
 
 def complexity(config: str) -> tuple[float, float]:
@@ -64,7 +66,7 @@ def fmt(values: list[float], base: list[float] | None = None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
-    parser.add_argument('--recipes', nargs='+', default=list(RECIPES),
+    parser.add_argument('--recipes', nargs='+', default=DEFAULT_RECIPES,
                         help=f'distillation recipes to run: {list(RECIPES)} or config paths')
     parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'demo'))
     parser.add_argument('--teacher-checkpoint', help='use this teacher instead of training one')
