@@ -437,6 +437,10 @@ def test_irg_single_layer_hand_worked_zero_gradients_errors():
         IRGLoss()(_randn(3, 5), _randn(2, 5))
     with pytest.raises(ValueError, match='3 student and 2 teacher'):
         IRGLoss()(layers, layers[1:])
+    # without the vertex term the widths may differ: teacher (0, 0), (2, 0), (4, 0) has the
+    # same distances as the 1-wide teacher above, so the edge term is again 0.012689
+    wide = torch.tensor([[0.0, 0.0], [2.0, 0.0], [4.0, 0.0]])
+    assert IRGLoss(w_vertex=0.0)(student, wide).item() == pytest.approx(0.012689, abs=1e-6)
 
 
 def test_irg_transformation_gradients_reach_early_layers():

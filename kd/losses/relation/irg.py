@@ -184,10 +184,11 @@ class IRGLoss(nn.Module):
         dtype = float_dtype(s_list[-1])
         s_list = [s.to(dtype) for s in s_list]
         t_list = [t.detach().to(dtype) for t in t_list]
-        if s_list[-1].shape != t_list[-1].shape:
+        if self.w_vertex and s_list[-1].shape != t_list[-1].shape:
             raise ValueError(f'IRGLoss: the last student layer {tuple(s_list[-1].shape)} and '
                              f'teacher layer {tuple(t_list[-1].shape)} must have the same '
-                             'shape (vertex term); use logits or add a connector.')
+                             'shape (vertex term); use logits, add a connector, or set '
+                             'w_vertex=0 and give the vertex term its own entry on the logits.')
         loss = s_list[-1].new_zeros(())
         if self.w_vertex:
             loss = loss + self.w_vertex * F.mse_loss(s_list[-1], t_list[-1])
