@@ -133,6 +133,25 @@ def collection(method: Method, task: Task, root: str = ROOT) -> dict:
                 'About': method.about, 'Recipes': list(method.recipes)}}
 
 
+def model_metrics(metric: str, values: list[float], base: list[float] | None,
+                  teacher: list[float] | None) -> dict:
+    """A metafile model's ``Metrics``: the distilled mean, and with the baseline and the
+    teacher measured, the student's and teacher's means, the change and the share of
+    the teacher-student gap closed (``Δ / (teacher - student)``, percent; left out when
+    the teacher is not above the student)."""
+    out = {metric: round(statistics.mean(values), 1)}
+    if base:
+        out[f'Student {metric}'] = round(statistics.mean(base), 1)
+        out['Delta'] = round(statistics.mean(values) - statistics.mean(base), 1)
+    if base and teacher:
+        out[f'Teacher {metric}'] = round(statistics.mean(teacher), 1)
+        gap = statistics.mean(teacher) - statistics.mean(base)
+        if gap > 0:
+            out['Gap Closed (%)'] = round(100 * (statistics.mean(values) -
+                                                 statistics.mean(base)) / gap)
+    return out
+
+
 def write_metafile(method: Method, task: Task, results: dict, seeds: list[int],
                    params: dict | None = None, root: str = ROOT) -> str:
     """Write ``<root>/configs/<key>/metafile.yml`` for the recipes found in ``results``.
@@ -157,7 +176,9 @@ def write_metafile(method: Method, task: Task, results: dict, seeds: list[int],
         models.append({
             'Name': name, 'In Collection': method.name, 'Config': recipe, 'Metadata': meta,
             'Results': [{'Task': kind, 'Dataset': dataset,
-                         'Metrics': {metric: round(statistics.mean(results[recipe]), 1)}}],
+                         'Metrics': model_metrics(metric, results[recipe],
+                                                  results.get(task.baseline),
+                                                  results.get(task.teacher))}],
             'Weights': weights if osp.isfile(osp.join(root, weights)) else 'not released'})
     folder = osp.join(root, 'configs', method.key)
     os.makedirs(folder, exist_ok=True)

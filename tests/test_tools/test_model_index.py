@@ -48,8 +48,9 @@ def test_metafile_numbers(tmp_path):
     assert model['In Collection'] == 'PKD' and model['Config'] == recipe
     assert model['Metadata']['Training Data'] == 'DigitsDet'
     assert model['Metadata']['Parameters'] == 792014
+    # mean of 45, 46, 50; student mean 42, Δ +5; no teacher measured: no gap closed
     assert model['Results'] == [{'Task': 'Object Detection', 'Dataset': 'DigitsDet',
-                                 'Metrics': {'mAP': 47.0}}]   # mean of 45, 46, 50
+                                 'Metrics': {'mAP': 47.0, 'Student mAP': 42.0, 'Delta': 5.0}}]
     assert model['Weights'] == f'{task.work_dir}/pkd_retinanet_digits_seed0/student_last.pth'
     # the written file still defines the method: the zoo reads back the same entry
     assert method_from_metafile(path, tasks) == methods['pkd']
@@ -62,6 +63,21 @@ def test_metafile_numbers(tmp_path):
     assert model['Results'][0]['Metrics'] == {'Top 1 Accuracy': 78.3}
     assert model['Results'][0]['Task'] == 'Image Classification'
     assert model['Weights'] == 'not released' and 'Parameters' not in model['Metadata']
+
+    # with the teacher (mean 52): gap 52 - 42 = 10, Δ 5 -> 50 %; a teacher below the
+    # student gives no gap closed
+    results = {task.baseline: [40.0, 42.0, 44.0], recipe: [45.0, 46.0, 50.0],
+               task.teacher: [51.0, 53.0]}
+    meta = yaml.safe_load(Path(write_metafile(methods['pkd'], task, results, [0, 1, 2],
+                                              root=str(tmp_path))).read_text())
+    assert meta['Models'][0]['Results'][0]['Metrics'] == {
+        'mAP': 47.0, 'Student mAP': 42.0, 'Delta': 5.0, 'Teacher mAP': 52.0,
+        'Gap Closed (%)': 50}
+    results[task.teacher] = [41.0]
+    meta = yaml.safe_load(Path(write_metafile(methods['pkd'], task, results, [0, 1, 2],
+                                              root=str(tmp_path))).read_text())
+    assert meta['Models'][0]['Results'][0]['Metrics'] == {
+        'mAP': 47.0, 'Student mAP': 42.0, 'Delta': 5.0, 'Teacher mAP': 41.0}
 
     index = yaml.safe_load(Path(write_model_index(root=str(tmp_path))).read_text())
     assert index == {'Import': ['configs/kd/metafile.yml', 'configs/pkd/metafile.yml']}

@@ -56,6 +56,14 @@ from kd.zoo import (
 )
 
 
+def teacher_result(task) -> dict[str, list[float]]:
+    """``{teacher config: [final metric]}`` from the teacher checkpoint's run, or ``{}``."""
+    found = final_metrics(osp.dirname(osp.join(ROOT, task.teacher_ckpt)), task.metric_key)
+    if found is None:
+        return {}
+    return {task.teacher: [found[task.metric_key] * scale(task.metric_key)]}
+
+
 def write_metafiles_from_finished_runs(methods: list[str], seeds: list[int]) -> None:
     """``--metafiles-only``: metafiles of every method whose runs all finished, then the index."""
     tasks, zoo = load_tasks(), load_methods()
@@ -67,6 +75,10 @@ def write_metafiles_from_finished_runs(methods: list[str], seeds: list[int]) -> 
         if len(results) < len(method.recipes):
             log(f'{key}: not every run finished for seeds {seeds}; no metafile written')
             continue
+        # baseline and teacher, when measured, for the Student/Delta/Gap Closed metrics
+        results.update(finished_results([task.baseline], seeds,
+                                        osp.join(ROOT, task.work_dir), task.metric_key))
+        results.update(teacher_result(task))
         params = {r: count_parameters(r) for r in method.recipes}
         log(f'wrote {write_metafile(method, task, results, seeds, params)}')
     log(f'wrote {write_model_index()}')
@@ -100,10 +112,7 @@ def main() -> None:
             results.update(run_grid([task.baseline] + recipes, args.seeds, args.jobs,
                                     osp.join(ROOT, task.work_dir), task.metric_key))
             # the teacher's final validation (one run) for the gap-closed column
-            found = final_metrics(osp.dirname(osp.join(ROOT, task.teacher_ckpt)),
-                                  task.metric_key)
-            if found is not None:
-                results[task.teacher] = [found[task.metric_key] * scale(task.metric_key)]
+            results.update(teacher_result(task))
     for method in chosen:
         task = tasks[method.task]
         log(f'wrote {write_method_readme(method, task, results, args.seeds)}')
