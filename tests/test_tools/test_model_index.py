@@ -92,7 +92,15 @@ def test_rewriting_every_metafile_keeps_it(tmp_path):
         models = {m['Config']: m for m in meta['Models']}
         if not models:   # a method not measured yet (Models: []) has no numbers to rewrite
             continue
-        results = {c: list(m['Results'][0]['Metrics'].values()) for c, m in models.items()}
+        results = {}
+        task = tasks[method.task]
+        for c, m in models.items():    # the recipe's mean; baseline and teacher when given
+            metrics = m['Results'][0]['Metrics']
+            main = next(iter(metrics))
+            results[c] = [metrics[main]]
+            for prefix, config in (('Student', task.baseline), ('Teacher', task.teacher)):
+                if f'{prefix} {main}' in metrics:
+                    results[config] = [metrics[f'{prefix} {main}']]
         params = {c: m['Metadata'].get('Parameters') for c, m in models.items()}
         seeds = next(iter(models.values()))['Metadata']['Seeds']
         for m in models.values():        # the weights the source names exist in tmp_path
