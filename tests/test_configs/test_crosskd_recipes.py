@@ -36,3 +36,14 @@ def test_coco_recipes_merge(recipe):
     assert entry.teacher_module == 'bbox_head' and entry.levelwise is False
     assert entry.student.depth == entry.teacher.depth == entry.loss.depth == 3
     assert cfg.model.teacher.checkpoint.startswith('https://download.openmmlab.com/')
+
+
+def test_combined_digits_recipe_adds_cwd_and_stops_before_the_end():
+    from mmengine.config import Config
+    cfg = Config.fromfile('configs/crosskd/crosskd_cwd_retinanet_digits.py')
+    assert set(cfg.model.distill) == {'crosskd', 'fpn'}
+    assert cfg.model.distill.fpn.loss.type == 'ChannelWiseDivergence'
+    # the CrossKD entry is the plain recipe's, teacher outputs recorded
+    assert cfg.model.distill.crosskd.teacher.outputs == ['retina_cls', 'retina_reg']
+    assert cfg.custom_hooks == [dict(type='kd.StopDistillHook', stop_iter=3000 - 200)]
+    assert cfg.train_cfg.max_iters == 3000
