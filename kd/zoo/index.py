@@ -29,14 +29,20 @@ def delta(values: list[float], base: list[float]) -> str:
     return f'{statistics.mean(values) - statistics.mean(base):+.1f}'
 
 
+def gap_share(values: list[float], base: list[float], teacher: list[float]) -> float | None:
+    """``100 * Δ / (teacher - student)`` of the means; ``None`` when the teacher is not above."""
+    gap = statistics.mean(teacher) - statistics.mean(base)
+    if gap <= 0:
+        return None
+    return 100 * (statistics.mean(values) - statistics.mean(base)) / gap
+
+
 def gap_closed(values: list[float], base: list[float], teacher: list[float] | None) -> str:
     """``Δ / (teacher - student)`` in percent of the means; ``-`` without a teacher above."""
     if not teacher:
         return '-'
-    gap = statistics.mean(teacher) - statistics.mean(base)
-    if gap <= 0:
-        return '- (teacher not above the student)'
-    return f'{100 * (statistics.mean(values) - statistics.mean(base)) / gap:.0f} %'
+    share = gap_share(values, base, teacher)
+    return '- (teacher not above the student)' if share is None else f'{share:.0f} %'
 
 
 def teacher_text(teacher: list[float] | None) -> str:
@@ -145,10 +151,9 @@ def model_metrics(metric: str, values: list[float], base: list[float] | None,
         out['Delta'] = round(statistics.mean(values) - statistics.mean(base), 1)
     if base and teacher:
         out[f'Teacher {metric}'] = round(statistics.mean(teacher), 1)
-        gap = statistics.mean(teacher) - statistics.mean(base)
-        if gap > 0:
-            out['Gap Closed (%)'] = round(100 * (statistics.mean(values) -
-                                                 statistics.mean(base)) / gap)
+        share = gap_share(values, base, teacher)
+        if share is not None:
+            out['Gap Closed (%)'] = round(share)
     return out
 
 
