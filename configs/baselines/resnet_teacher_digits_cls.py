@@ -1,7 +1,7 @@
 # Teacher: CIFAR ResNet-20 (16 base channels, ~0.27 M parameters) on DigitsCls.
 _base_ = [
     '../_base_/datasets/digits_cls.py',
-    '../_base_/schedules/cls_adamw_short.py',
+    '../_base_/schedules/cls_sgd_40e.py',
     '../_base_/default_runtime_cls.py',
 ]
 model = dict(

@@ -3,4 +3,4 @@
 _base_ = ['./kd_sgd_resnet_digits_cls.py']
 optim_wrapper = dict(
     _delete_=True, type='kd.DOTOptimWrapper', delta=0.075,
-    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4))
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))

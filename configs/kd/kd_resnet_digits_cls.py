@@ -2,7 +2,7 @@
 # Train the teacher first: tools/train.py configs/baselines/resnet_teacher_digits_cls.py
 _base_ = ['../baselines/resnet_student_digits_cls.py']
 
-teacher_ckpt = 'work_dirs/resnet_teacher_digits_cls/epoch_20.pth'
+teacher_ckpt = 'work_dirs/resnet_teacher_digits_cls/epoch_40.pth'
 
 model = dict(
     _delete_=True,

@@ -9,7 +9,7 @@ model = dict(
     student=_base_.model,
     teachers=dict(
         t0=dict(config='kd::baselines/resnet_teacher_digits_cls.py',
-                checkpoint='work_dirs/resnet_teacher_digits_cls/epoch_20.pth'),
+                checkpoint='work_dirs/resnet_teacher_digits_cls/epoch_40.pth'),
         t1=dict(config='kd::baselines/resnet_student_digits_cls.py',
                 checkpoint='work_dirs/resnet_student_digits_cls/epoch_20.pth')),
     probe_shape=(3, 32, 32),
