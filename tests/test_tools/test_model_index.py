@@ -1,5 +1,6 @@
 """The method zoo's OpenMMLab metafiles (kd.zoo), the model index, and the packaged kd/.mim tree."""
 import os
+import re
 from pathlib import Path
 
 import yaml
@@ -112,7 +113,14 @@ def test_rewriting_every_metafile_keeps_it(tmp_path):
         readme.touch()
         written = write_metafile(method, tasks[method.task], results, seeds, params,
                                  root=str(tmp_path))
-        assert Path(written).read_text() == source.read_text(), key
+        # Delta and Gap Closed are derived: recomputed here from the rounded means, they can
+        # differ by rounding from the values the runs gave (4.067 / 10.6 = 38 %, but
+        # 4.1 / 10.6 = 39 %); everything else must come out byte for byte
+        derived = re.compile(r'^( +(?:Delta|Gap Closed \(%\)): )(-?[0-9.]+)$', re.M)
+        new_text, old_text = Path(written).read_text(), source.read_text()
+        for (a_key, a), (b_key, b) in zip(derived.findall(new_text), derived.findall(old_text)):
+            assert a_key == b_key and abs(float(a) - float(b)) <= 1.0, (key, a_key, a, b)
+        assert derived.sub(r'\1X', new_text) == derived.sub(r'\1X', old_text), key
 
 
 def test_finished_results_skips_unfinished_runs(tmp_path):
