@@ -16,9 +16,10 @@ class SharingStrategyHook(Hook):
     process a new socket connection with an authentication handshake
     (``multiprocessing.resource_sharer``). Data sets of many small samples pay
     this per sample: a DigitsCls batch (64 images of 32x32 and 64 labels, collated
-    as lists) is 128 handshakes. Measured on the 2-core machine with another
-    training beside it: 136 ms per batch with ``file_descriptor``, 35 ms with
-    ``file_system`` (``docs/benchmark.md``, "Data loading"). ``file_system``
+    as lists) is 128 handshakes. Measured on the 2-core machine with two
+    trainings beside it: 46.8 ms per batch with ``file_descriptor``, 25.1 ms with
+    ``file_system`` (136 / 35 ms under heavier load; ``docs/benchmark.md``, "Data
+    loading"). ``file_system``
     passes shared-memory file names instead; the tensors' values are the same,
     so a run's numbers do not change.
 
