@@ -1,5 +1,5 @@
 # SPKD (similarity-preserving KD, Tung & Mori ICCV 2019; kd's SPKDLoss) on the hybrid
-# encoder's three outputs, after the seed's normalisation (1x1 conv 64 -> 128 +
+# encoder's three outputs, after the seed's normalisation (1x1 conv 128 -> 128 +
 # batch-statistics BN on the student, the same BN on the teacher;
 # mimic_rtdetr_digits.py): row-normalised N x N sample Gram matrices. Weight 16 per
 # level: kd's SPKDLoss divides the squared differences by N * N (RepDistiller), the

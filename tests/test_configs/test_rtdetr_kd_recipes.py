@@ -44,7 +44,7 @@ COMBINED = {
 }
 RECIPES = [LOGIT, *FEATURE, *COMBINED]
 # parameter counts stated in the config comments
-STUDENT_PARAMS, TEACHER_PARAMS = 1_310_416, 5_611_666
+STUDENT_PARAMS, TEACHER_PARAMS = 2_769_104, 5_611_666
 # a random teacher is never confident: its 5 best queries per image become targets, so
 # the matching and the box terms of DETRDistillLoss run too
 CONFIDENT = 'model.update(distill=dict(detr=dict(loss=dict(score_thr=0.0, topk=5))))\n'
@@ -92,7 +92,8 @@ def test_pair_sizes_are_the_stated_ones():
     assert sum(p.numel() for p in student.parameters()) == STUDENT_PARAMS
     assert sum(p.numel() for p in teacher.parameters()) == TEACHER_PARAMS
     assert (student.decoder.num_layers, teacher.decoder.num_layers) == (3, 6)
-    assert (student.in_channels, teacher.in_channels) == (64, 128)   # neck output channels
+    assert (student.in_channels, teacher.in_channels) == (128, 128)   # neck output channels
+    assert (student.backbone.base_channels, teacher.backbone.base_channels) == (16, 32)
     assert student.num_queries == teacher.num_queries == 30
     assert student.bbox_head.num_classes == teacher.bbox_head.num_classes == 10
 
@@ -136,13 +137,13 @@ def test_feature_recipe_trains_on_the_encoder_outputs(recipe, tiny_digits_det, t
     assert list(distiller.entries) == ['neck']
     entry = distiller.entries['neck']
     assert distiller.teacher_side.forward_mode == 'extract_feat'   # neck only
-    # three levels, each: 1x1 conv 64 -> 128 + batch-statistics BN on the student
+    # three levels, each: 1x1 conv 128 -> 128 + batch-statistics BN on the student
     assert len(entry.losses) == 3 and type(entry.losses[0]).__name__ == FEATURE[recipe]
     connectors = list(entry.connectors)
     assert len(connectors) == 3
     for conn in connectors:
         assert isinstance(conn, ConvConnector)
-        assert (conn.in_channels, conn.out_channels) == (64, 128)
+        assert (conn.in_channels, conn.out_channels) == (128, 128)
         assert conn.conv.bias is None and not conn.norm.affine \
             and not conn.norm.track_running_stats
     assert all(isinstance(c, NormConnector) and c.mode == 'batch'
