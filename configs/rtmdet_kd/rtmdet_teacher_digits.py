@@ -1,5 +1,5 @@
 # Teacher: RTMDet-s style (CSPNeXt deepen 0.33, widen 0.5, PAFPN 128, head 128: mmdet's
-# RTMDet-s widths) on DigitsDet, from scratch, 20 epochs (twice the student's), peak
+# RTMDet-s widths) on DigitsDet, from scratch, 20 epochs (as the student), peak
 # lr 1e-3 (the quickstart teacher's: 2e-3 was unstable for the wider net there).
 _base_ = ['./rtmdet_student_digits.py']
 model = dict(
