@@ -90,3 +90,17 @@ def test_tool_lists_the_methods_of_the_metafiles():
     help_text = ' '.join(res.stdout.split())
     for key in load_methods():
         assert key in help_text, key
+
+
+def test_a_subset_of_methods_does_not_overwrite_the_summary():
+    """`--methods rtdetr` must not replace docs/results_methods.md by the rtdetr row alone."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'method_zoo_tool', ROOT / 'tools' / 'analysis_tools' / 'method_zoo.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    zoo = load_methods()
+    project_summary = str(ROOT / 'docs' / 'results_methods.md')
+    assert tool.summary_path(None, sorted(zoo), zoo) == project_summary
+    assert tool.summary_path(None, ['rtdetr'], zoo) is None
+    assert tool.summary_path('/tmp/rows.md', ['rtdetr'], zoo) == '/tmp/rows.md'

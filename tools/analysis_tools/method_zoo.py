@@ -90,7 +90,11 @@ def main() -> None:
     parser.add_argument('--methods', nargs='+', choices=sorted(zoo), default=list(zoo))
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--jobs', type=int, default=min(2, os.cpu_count() or 1))
-    parser.add_argument('--summary', default=osp.join(ROOT, 'docs', 'results_methods.md'))
+    parser.add_argument('--summary', default=None,
+                        help='where the summary table goes (default: docs/results_methods.md '
+                        'when every method runs; with --methods a subset, no file: the '
+                        'summary holds the rows of the methods that ran, and would drop '
+                        'the others)')
     parser.add_argument('--metafiles-only', action='store_true',
                         help='write only configs/<method>/metafile.yml and model-index.yml, '
                         'from runs that finished for every seed (trains nothing)')
@@ -121,10 +125,26 @@ def main() -> None:
     log(f'wrote {write_model_index()}')
 
     text, rows = summary(chosen, tasks, results, args.seeds)
-    with open(args.summary, 'w') as f:
-        f.write(text)
     print('\n'.join(rows))
-    log(f'summary written to {args.summary}')
+    path = summary_path(args.summary, args.methods, zoo)
+    if path is None:
+        log(f'summary not written: {len(set(args.methods))} of {len(zoo)} methods ran and '
+            'docs/results_methods.md holds every method; run without --methods, or '
+            'pass --summary FILE, to write one')
+        return
+    with open(path, 'w') as f:
+        f.write(text)
+    log(f'summary written to {path}')
+
+
+def summary_path(given: str | None, methods: list[str], zoo: dict) -> str | None:
+    """The summary file to write: ``given``, else the project's summary when every
+    method ran, else None (a subset's summary would drop the other methods' rows)."""
+    if given is not None:
+        return given
+    if set(methods) >= set(zoo):
+        return osp.join(ROOT, 'docs', 'results_methods.md')
+    return None
 
 
 if __name__ == '__main__':
