@@ -186,12 +186,30 @@ def guess_metric(config: str) -> str:
 
 
 def describe(config: str) -> str:
-    """First comment line of a config (relative to :data:`ROOT`): what the recipe does."""
+    """What the recipe does: the first clause of a config's leading comment.
+
+    The comment lines before the first code line (relative to :data:`ROOT`) are joined,
+    and cut at the first ``:``, ``,``, ``;`` or sentence end outside parentheses, so a
+    clause that wraps onto the next comment line is kept whole ("MGD (..., Yang et al.
+    ECCV 2022) on the hybrid encoder's three outputs"); a short label before a colon
+    ("Workflow: stop distillation.") stays with its clause.
+    """
+    words = []
     with open(osp.join(ROOT, config) if not osp.isabs(config) else config) as f:
         for line in f:
-            if line.startswith('#'):
-                return line.lstrip('# ').strip()
-    return ''
+            if not line.startswith('#'):
+                if words:
+                    break
+                continue
+            words.append(line.lstrip('# ').strip())
+    text = ' '.join(w for w in words if w)
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += (ch == '(') - (ch == ')')
+        end = i + 1 == len(text) or text[i + 1] == ' '
+        if depth == 0 and end and ch in ':.;,' and not (ch == ':' and i < 12):
+            return text[:i].strip()
+    return text
 
 
 def mean_std(values: list[float]) -> str:

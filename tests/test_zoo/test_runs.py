@@ -57,3 +57,16 @@ def test_small_helpers():
     assert describe('configs/cwd/cwd_retinanet_digits.py')
     assert scale('coco/bbox_mAP') == 100.0 and scale('accuracy/top1') == 1.0
     assert mean_std([40.0, 44.0]) == '42.0 ± 2.8' and mean_std([40.0]) == '40.0'
+
+
+def test_describe_keeps_a_wrapped_clause_and_cuts_outside_parentheses(tmp_path):
+    config = tmp_path / 'recipe.py'
+    config.write_text("# MGD (masked generative distillation, Yang et al. ECCV 2022) on the\n"
+                      "# encoder's three outputs: alpha 2e-5. More text.\n"
+                      "_base_ = ['x.py']\n# a later comment: not read\n")
+    assert describe(str(config)) == ("MGD (masked generative distillation, Yang et al. "
+                                     "ECCV 2022) on the encoder's three outputs")
+    config.write_text("_base_ = ['x.py']\n# CWD on the three FPN levels\n")
+    assert describe(str(config)) == 'CWD on the three FPN levels'
+    config.write_text("# Workflow: stop distillation. KD (tau 4), then none.\n")
+    assert describe(str(config)) == 'Workflow: stop distillation'
