@@ -205,7 +205,7 @@ def describe(config: str) -> str:
     text = ' '.join(w for w in words if w)
     depth = 0
     for i, ch in enumerate(text):
-        depth += (ch == '(') - (ch == ')')
+        depth = max(0, depth + (ch == '(') - (ch == ')'))  # a stray ')' does not stick
         end = i + 1 == len(text) or text[i + 1] == ' '
         if depth == 0 and end and ch in ':.;,' and not (ch == ':' and i < 12):
             return text[:i].strip()
